@@ -1,0 +1,258 @@
+// Package catalog holds the business rules of the catalog service: items of
+// the four media types, their validation, listing and bulk ingestion.
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"mediarec"
+)
+
+// Store persists items. Implementations: internal/sqlite and internal/postgres.
+type Store interface {
+	// FindItemByID returns ENOTFOUND for an unknown id.
+	FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error)
+	// FindItems returns up to f.Limit items with ID > f.AfterID in ID order.
+	FindItems(ctx context.Context, f mediarec.ItemFilter) ([]*mediarec.Item, error)
+	// CreateItem sets item's ID, timestamps and pending status. ECONFLICT when
+	// the external id is taken.
+	CreateItem(ctx context.Context, item *mediarec.Item) error
+	// UpdateItem returns ENOTFOUND or ECONFLICT (external id taken).
+	UpdateItem(ctx context.Context, id int64, upd mediarec.ItemUpdate) (*mediarec.Item, error)
+	// DeleteItem returns ENOTFOUND for an unknown id.
+	DeleteItem(ctx context.Context, id int64) error
+	// UpsertItems inserts or updates items by external id in one transaction
+	// and sets each item's ID. An item whose content is unchanged is left
+	// alone. Every item has a distinct, non-empty external id.
+	UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error)
+}
+
+// Page limits of FindItems.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// MaxBatchLines bounds one batch request, so one request cannot hold a
+// transaction open for long.
+const MaxBatchLines = 10000
+
+// Service enforces the catalog's rules on top of a Store.
+type Service struct {
+	store Store
+	log   *slog.Logger
+}
+
+// New returns a catalog service over store.
+func New(store Store, log *slog.Logger) *Service {
+	return &Service{store: store, log: log}
+}
+
+// ListQuery is a page request as a client states it.
+type ListQuery struct {
+	Types  []mediarec.ItemType
+	Genre  string
+	Query  string
+	Limit  int
+	Cursor string
+}
+
+// Page is one page of items; NextCursor is empty on the last page.
+type Page struct {
+	Items      []*mediarec.Item `json:"items"`
+	NextCursor string           `json:"next_cursor"`
+}
+
+// FindItemByID returns one item or ENOTFOUND.
+func (s *Service) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
+	return s.store.FindItemByID(ctx, id)
+}
+
+// FindItems returns a page of items matching q.
+func (s *Service) FindItems(ctx context.Context, q ListQuery) (*Page, error) {
+	var fields []mediarec.FieldError
+	for _, t := range q.Types {
+		if !t.Valid() {
+			fields = append(fields, mediarec.FieldError{Field: "type", Message: fmt.Sprintf("unknown type %q: want one of book, movie, documentary, podcast", t)})
+		}
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	} else if q.Limit < 1 || q.Limit > MaxLimit {
+		fields = append(fields, mediarec.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)})
+	}
+	after, err := DecodeCursor(q.Cursor)
+	if err != nil {
+		fields = append(fields, mediarec.FieldError{Field: "cursor", Message: "not a cursor this server issued"})
+	}
+	if len(fields) > 0 {
+		return nil, &mediarec.Error{Code: mediarec.EINVALID, Message: "Invalid query parameters.", Fields: fields}
+	}
+
+	items, err := s.store.FindItems(ctx, mediarec.ItemFilter{
+		Types: q.Types, Genre: strings.TrimSpace(q.Genre), Query: strings.TrimSpace(q.Query),
+		AfterID: after, Limit: q.Limit + 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find items: %w", err)
+	}
+	page := &Page{Items: items}
+	if len(items) > q.Limit {
+		page.Items = items[:q.Limit]
+		page.NextCursor = EncodeCursor(page.Items[q.Limit-1].ID)
+	}
+	return page, nil
+}
+
+// CreateItem validates and stores a new item.
+func (s *Service) CreateItem(ctx context.Context, item *mediarec.Item) error {
+	normalize(item)
+	if err := validateItem(item); err != nil {
+		return err
+	}
+	return s.store.CreateItem(ctx, item)
+}
+
+// UpdateItem applies a partial update to an item.
+func (s *Service) UpdateItem(ctx context.Context, id int64, upd mediarec.ItemUpdate) (*mediarec.Item, error) {
+	if err := validateUpdate(upd); err != nil {
+		return nil, err
+	}
+	item, err := s.store.FindItemByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// Validate the item as it would be after the update, so an update cannot
+	// produce an item that a create would refuse (an empty title, say).
+	upd.Apply(item)
+	normalize(item)
+	if err := validateItem(item); err != nil {
+		return nil, err
+	}
+	return s.store.UpdateItem(ctx, id, updateOf(item))
+}
+
+// DeleteItem removes an item.
+func (s *Service) DeleteItem(ctx context.Context, id int64) error {
+	return s.store.DeleteItem(ctx, id)
+}
+
+// UpsertItem creates or replaces the item with the given external id.
+func (s *Service) UpsertItem(ctx context.Context, externalID string, item *mediarec.Item) (mediarec.UpsertOutcome, error) {
+	item.ExternalID = externalID
+	normalize(item)
+	if item.ExternalID == "" {
+		return 0, &mediarec.Error{Code: mediarec.EINVALID, Message: "Invalid item.", Fields: []mediarec.FieldError{{Field: "external_id", Message: "is required"}}}
+	}
+	if err := validateItem(item); err != nil {
+		return 0, err
+	}
+	outcomes, err := s.store.UpsertItems(ctx, []*mediarec.Item{item})
+	if err != nil {
+		return 0, fmt.Errorf("upsert item %q: %w", externalID, err)
+	}
+	return outcomes[0], nil
+}
+
+// BatchLine is one decoded line of a batch. Err is set when the line could
+// not be decoded; Item is nil then.
+type BatchLine struct {
+	Line int
+	Item *mediarec.Item
+	Err  error
+}
+
+// IngestBatch upserts every valid line by external id in one transaction and
+// names each invalid line. A line without an external id gets one derived
+// from its type, title and year, so that re-sending a file changes nothing.
+func (s *Service) IngestBatch(ctx context.Context, lines []BatchLine) (*mediarec.BatchResult, error) {
+	if len(lines) > MaxBatchLines {
+		return nil, mediarec.Errorf(mediarec.EINVALID, "A batch holds at most %d lines; this one has %d.", MaxBatchLines, len(lines))
+	}
+	res := &mediarec.BatchResult{Failed: []mediarec.BatchFailure{}}
+	items := make([]*mediarec.Item, 0, len(lines))
+	firstLine := make(map[string]int, len(lines))
+	for _, l := range lines {
+		if l.Err != nil {
+			res.Failed = append(res.Failed, mediarec.BatchFailure{Line: l.Line, Errors: fieldsOf(l.Err)})
+			continue
+		}
+		normalize(l.Item)
+		if err := validateItem(l.Item); err != nil {
+			res.Failed = append(res.Failed, mediarec.BatchFailure{Line: l.Line, Errors: fieldsOf(err)})
+			continue
+		}
+		if l.Item.ExternalID == "" {
+			l.Item.ExternalID = derivedExternalID(l.Item)
+		}
+		if first, ok := firstLine[l.Item.ExternalID]; ok {
+			res.Failed = append(res.Failed, mediarec.BatchFailure{Line: l.Line, Errors: []mediarec.FieldError{{
+				Field: "external_id", Message: fmt.Sprintf("duplicates line %d of this batch", first),
+			}}})
+			continue
+		}
+		firstLine[l.Item.ExternalID] = l.Line
+		items = append(items, l.Item)
+	}
+	if len(items) == 0 {
+		return res, nil
+	}
+	outcomes, err := s.store.UpsertItems(ctx, items)
+	if err != nil {
+		return nil, fmt.Errorf("ingest batch of %d items: %w", len(items), err)
+	}
+	for _, o := range outcomes {
+		switch o {
+		case mediarec.Created:
+			res.Created++
+		case mediarec.Updated:
+			res.Updated++
+		default:
+			res.Unchanged++
+		}
+	}
+	return res, nil
+}
+
+// derivedExternalID names an item by its content so the same line always maps
+// to the same item.
+func derivedExternalID(item *mediarec.Item) string {
+	sum := sha256.Sum256([]byte(string(item.Type) + "\x00" + strings.ToLower(item.Title) + "\x00" + strconv.Itoa(item.Year)))
+	return "auto:" + hex.EncodeToString(sum[:12])
+}
+
+// EncodeCursor returns the opaque cursor that resumes a listing after id.
+func EncodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("i" + strconv.FormatInt(id, 10)))
+}
+
+// DecodeCursor returns the id a cursor resumes after; "" means the start.
+func DecodeCursor(cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(raw) < 2 || raw[0] != 'i' {
+		return 0, mediarec.Errorf(mediarec.EINVALID, "Invalid cursor.")
+	}
+	id, err := strconv.ParseInt(string(raw[1:]), 10, 64)
+	if err != nil || id < 0 {
+		return 0, mediarec.Errorf(mediarec.EINVALID, "Invalid cursor.")
+	}
+	return id, nil
+}
+
+func updateOf(item *mediarec.Item) mediarec.ItemUpdate {
+	return mediarec.ItemUpdate{
+		ExternalID: &item.ExternalID, Type: &item.Type, Title: &item.Title,
+		Description: &item.Description, Genres: &item.Genres, Tags: &item.Tags,
+		Creators: &item.Creators, Year: &item.Year, Language: &item.Language,
+	}
+}

@@ -1,0 +1,307 @@
+// Package catalogtest is the conformance suite every catalog.Store passes.
+package catalogtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"mediarec"
+	"mediarec/internal/catalog"
+)
+
+// NewStore returns an empty store that lives until the test ends.
+type NewStore func(t *testing.T) catalog.Store
+
+// Run runs the conformance suite against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s catalog.Store)
+	}{
+		{"CreateAndFind", testCreateAndFind},
+		{"CreateConflict", testCreateConflict},
+		{"FindUnknown", testFindUnknown},
+		{"Update", testUpdate},
+		{"UpdateUnknown", testUpdateUnknown},
+		{"Delete", testDelete},
+		{"FindItemsFilters", testFindItemsFilters},
+		{"FindItemsKeyset", testFindItemsKeyset},
+		{"Upsert", testUpsert},
+		{"UpsertMany", testUpsertMany},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+	}
+}
+
+// ignoreStored ignores what the store assigns rather than what it is given.
+var ignoreStored = cmpopts.IgnoreFields(mediarec.Item{}, "ID", "CreatedAt", "UpdatedAt", "EmbeddingStatus")
+
+func sample(ext, title string) *mediarec.Item {
+	return &mediarec.Item{
+		ExternalID: ext, Type: mediarec.TypeMovie, Title: title,
+		Description: "A crew travels through a wormhole.",
+		Genres:      []string{"Sci-Fi", "Drama"}, Tags: []string{"space", "time travel"},
+		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en",
+	}
+}
+
+func mustCreate(t *testing.T, s catalog.Store, item *mediarec.Item) *mediarec.Item {
+	t.Helper()
+	if err := s.CreateItem(context.Background(), item); err != nil {
+		t.Fatalf("create %q: %v", item.Title, err)
+	}
+	return item
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := mediarec.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func testCreateAndFind(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	in := mustCreate(t, s, sample("ml:1", "Interstellar"))
+	if in.ID == 0 || in.CreatedAt.IsZero() || in.EmbeddingStatus != mediarec.EmbeddingPending {
+		t.Fatalf("create did not assign id, time and status: %+v", in)
+	}
+	got, err := s.FindItemByID(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sample("ml:1", "Interstellar"), got, ignoreStored); diff != "" {
+		t.Fatalf("stored item differs (-want +got):\n%s", diff)
+	}
+	if got.EmbeddingStatus != mediarec.EmbeddingPending {
+		t.Fatalf("status = %q, want pending", got.EmbeddingStatus)
+	}
+
+	// Empty lists and an unknown year round-trip as empty, not as null.
+	bare := mustCreate(t, s, &mediarec.Item{Type: mediarec.TypePodcast, Title: "Bare", Genres: []string{}, Tags: []string{}, Creators: []string{}})
+	got, err = s.FindItemByID(ctx, bare.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Genres == nil || got.Tags == nil || got.Creators == nil || got.Year != 0 || got.ExternalID != "" {
+		t.Fatalf("bare item = %+v", got)
+	}
+}
+
+func testCreateConflict(t *testing.T, s catalog.Store) {
+	mustCreate(t, s, sample("dup", "One"))
+	err := s.CreateItem(context.Background(), sample("dup", "Two"))
+	wantCode(t, err, mediarec.ECONFLICT)
+	// Items without an external id never conflict with each other.
+	mustCreate(t, s, sample("", "Three"))
+	mustCreate(t, s, sample("", "Four"))
+}
+
+func testFindUnknown(t *testing.T, s catalog.Store) {
+	_, err := s.FindItemByID(context.Background(), 999999)
+	wantCode(t, err, mediarec.ENOTFOUND)
+}
+
+func testUpdate(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	item := mustCreate(t, s, sample("u1", "Old"))
+	other := mustCreate(t, s, sample("u2", "Other"))
+	title, tags := "New", []string{"wormhole"}
+	got, err := s.UpdateItem(ctx, item.ID, mediarec.ItemUpdate{Title: &title, Tags: &tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sample("u1", "New")
+	want.Tags = tags
+	if diff := cmp.Diff(want, got, ignoreStored); diff != "" {
+		t.Fatalf("updated item differs (-want +got):\n%s", diff)
+	}
+	if got.ID != item.ID || got.UpdatedAt.Before(item.UpdatedAt) {
+		t.Fatalf("update changed id or moved updated_at back: %+v", got)
+	}
+	taken := other.ExternalID
+	_, err = s.UpdateItem(ctx, item.ID, mediarec.ItemUpdate{ExternalID: &taken})
+	wantCode(t, err, mediarec.ECONFLICT)
+}
+
+func testUpdateUnknown(t *testing.T, s catalog.Store) {
+	title := "x"
+	_, err := s.UpdateItem(context.Background(), 424242, mediarec.ItemUpdate{Title: &title})
+	wantCode(t, err, mediarec.ENOTFOUND)
+}
+
+func testDelete(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	item := mustCreate(t, s, sample("d1", "Gone"))
+	if err := s.DeleteItem(ctx, item.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.FindItemByID(ctx, item.ID)
+	wantCode(t, err, mediarec.ENOTFOUND)
+	wantCode(t, s.DeleteItem(ctx, item.ID), mediarec.ENOTFOUND)
+	// The external id is free again.
+	mustCreate(t, s, sample("d1", "Back"))
+}
+
+func testFindItemsFilters(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	mk := func(ext, title string, typ mediarec.ItemType, genres ...string) {
+		mustCreate(t, s, &mediarec.Item{ExternalID: ext, Type: typ, Title: title, Genres: genres, Tags: []string{}, Creators: []string{}})
+	}
+	mk("a", "Cosmos: A Spacetime Odyssey", mediarec.TypeDocumentary, "Documentary", "Science")
+	mk("b", "The Martian", mediarec.TypeMovie, "Sci-Fi", "Drama")
+	mk("c", "The Martian", mediarec.TypeBook, "science-fiction")
+	mk("d", "Radiolab", mediarec.TypePodcast, "Science")
+	mk("e", "100% Wolf_Pack", mediarec.TypeMovie, "Animation")
+
+	tests := []struct {
+		name   string
+		filter mediarec.ItemFilter
+		want   []string
+	}{
+		{"all", mediarec.ItemFilter{}, []string{"a", "b", "c", "d", "e"}},
+		{"one type", mediarec.ItemFilter{Types: []mediarec.ItemType{mediarec.TypeMovie}}, []string{"b", "e"}},
+		{"two types", mediarec.ItemFilter{Types: []mediarec.ItemType{mediarec.TypeBook, mediarec.TypePodcast}}, []string{"c", "d"}},
+		{"genre any case", mediarec.ItemFilter{Genre: "science"}, []string{"a", "d"}},
+		{"genre is whole", mediarec.ItemFilter{Genre: "Sci"}, nil},
+		{"title substring any case", mediarec.ItemFilter{Query: "martian"}, []string{"b", "c"}},
+		{"title percent is literal", mediarec.ItemFilter{Query: "100%"}, []string{"e"}},
+		{"title underscore is literal", mediarec.ItemFilter{Query: "f_p"}, []string{"e"}},
+		{"wildcards match nothing else", mediarec.ItemFilter{Query: "%"}, []string{"e"}},
+		{"combined", mediarec.ItemFilter{Types: []mediarec.ItemType{mediarec.TypeBook}, Query: "mart", Genre: "SCIENCE-FICTION"}, []string{"c"}},
+		{"none", mediarec.ItemFilter{Query: "zzz"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.filter.Limit = 100
+			items, err := s.FindItems(ctx, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range items {
+				got = append(got, it.ExternalID)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Fatalf("external ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func testFindItemsKeyset(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	var want []int64
+	for i := range 7 {
+		want = append(want, mustCreate(t, s, sample(fmt.Sprintf("k%d", i), fmt.Sprintf("Item %d", i))).ID)
+	}
+	var got []int64
+	after := int64(0)
+	for {
+		items, err := s.FindItems(ctx, mediarec.ItemFilter{AfterID: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 3 {
+			t.Fatalf("page of %d items, limit 3", len(items))
+		}
+		for _, it := range items {
+			got = append(got, it.ID)
+		}
+		if len(items) < 3 {
+			break
+		}
+		after = items[len(items)-1].ID
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("paged ids (-want +got):\n%s", diff)
+	}
+}
+
+func testUpsert(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	upsert := func(item *mediarec.Item) mediarec.UpsertOutcome {
+		t.Helper()
+		out, err := s.UpsertItems(ctx, []*mediarec.Item{item})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 1 {
+			t.Fatalf("%d outcomes for 1 item", len(out))
+		}
+		return out[0]
+	}
+	first := sample("up", "Interstellar")
+	if got := upsert(first); got != mediarec.Created {
+		t.Fatalf("first upsert = %v, want Created", got)
+	}
+	if first.ID == 0 {
+		t.Fatal("upsert did not set the id")
+	}
+	again := sample("up", "Interstellar")
+	if got := upsert(again); got != mediarec.Unchanged {
+		t.Fatalf("same content = %v, want Unchanged", got)
+	}
+	if again.ID != first.ID {
+		t.Fatalf("unchanged upsert id = %d, want %d", again.ID, first.ID)
+	}
+	changed := sample("up", "Interstellar")
+	changed.Year = 0
+	changed.Tags = []string{"space"}
+	if got := upsert(changed); got != mediarec.Updated {
+		t.Fatalf("changed content = %v, want Updated", got)
+	}
+	stored, err := s.FindItemByID(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(changed, stored, ignoreStored); diff != "" {
+		t.Fatalf("stored after update (-want +got):\n%s", diff)
+	}
+}
+
+func testUpsertMany(t *testing.T, s catalog.Store) {
+	ctx := context.Background()
+	batch := func(n int, title string) []*mediarec.Item {
+		items := make([]*mediarec.Item, n)
+		for i := range items {
+			items[i] = sample(fmt.Sprintf("m%04d", i), fmt.Sprintf("%s %d", title, i))
+		}
+		return items
+	}
+	count := func(outs []mediarec.UpsertOutcome) map[mediarec.UpsertOutcome]int {
+		m := map[mediarec.UpsertOutcome]int{}
+		for _, o := range outs {
+			m[o]++
+		}
+		return m
+	}
+	outs, err := s.UpsertItems(ctx, batch(1500, "A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := count(outs); c[mediarec.Created] != 1500 {
+		t.Fatalf("first batch outcomes = %v", c)
+	}
+	again := batch(1500, "A")
+	again[7].Title = "changed"
+	outs, err = s.UpsertItems(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := count(outs); c[mediarec.Unchanged] != 1499 || c[mediarec.Updated] != 1 || outs[7] != mediarec.Updated {
+		t.Fatalf("second batch outcomes = %v", c)
+	}
+	items, err := s.FindItems(ctx, mediarec.ItemFilter{Limit: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1500 {
+		t.Fatalf("%d items stored, want 1500", len(items))
+	}
+}
