@@ -1,0 +1,260 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"mediarec"
+)
+
+// CatalogStore keeps the catalog's items.
+type CatalogStore struct {
+	db *DB
+}
+
+// NewCatalogStore applies the catalog migrations and returns the store.
+func NewCatalogStore(ctx context.Context, db *DB) (*CatalogStore, error) {
+	if err := db.migrate(ctx, "catalog"); err != nil {
+		return nil, err
+	}
+	return &CatalogStore{db: db}, nil
+}
+
+const itemColumns = `id, external_id, type, title, description, genres, tags, creators, year, language, embedding_status, created_at, updated_at`
+
+// FindItemByID returns ENOTFOUND for an unknown id.
+func (s *CatalogStore) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
+	item, err := scanItem(s.db.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find item %d: %w", id, err)
+	}
+	return item, nil
+}
+
+// FindItems returns up to f.Limit items with ID > f.AfterID in ID order.
+func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]*mediarec.Item, error) {
+	where, args := []string{"id > ?"}, []any{f.AfterID}
+	if len(f.Types) > 0 {
+		where = append(where, "type IN (?"+strings.Repeat(",?", len(f.Types)-1)+")")
+		for _, t := range f.Types {
+			args = append(args, string(t))
+		}
+	}
+	if f.Genre != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(items.genres_fold) WHERE json_each.value = ?)")
+		args = append(args, strings.ToLower(f.Genre))
+	}
+	if f.Query != "" {
+		where = append(where, `title_fold LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
+	}
+	args = append(args, f.Limit)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find items: %w", err)
+	}
+	defer rows.Close()
+	items := []*mediarec.Item{}
+	for rows.Next() {
+		item, err := scanItem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find items: %w", err)
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find items: %w", err)
+	}
+	return items, nil
+}
+
+// CreateItem sets item's ID, timestamps and pending status.
+func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) error {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	args := append(contentArgs(item), now.UnixMicro(), now.UnixMicro())
+	err := s.db.write.QueryRowContext(ctx, `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&item.ID)
+	if err != nil {
+		return formatError(fmt.Errorf("create item: %w", err))
+	}
+	item.CreatedAt, item.UpdatedAt, item.EmbeddingStatus = now, now, mediarec.EmbeddingPending
+	return nil
+}
+
+// UpdateItem returns ENOTFOUND or ECONFLICT (external id taken).
+func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.ItemUpdate) (*mediarec.Item, error) {
+	tx, err := s.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("update item %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	item, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("update item %d: %w", id, err)
+	}
+	before := *item
+	upd.Apply(item)
+	if item.SameContent(&before) {
+		return item, nil
+	}
+	// A content change invalidates the item's vector.
+	item.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	item.EmbeddingStatus = mediarec.EmbeddingPending
+	args := append(contentArgs(item), item.UpdatedAt.UnixMicro(), id)
+	if _, err := tx.ExecContext(ctx, `UPDATE items SET external_id = ?, type = ?, title = ?, title_fold = ?, description = ?, genres = ?, genres_fold = ?,
+		tags = ?, creators = ?, year = ?, language = ?, embedding_status = 'pending', version = version + 1, updated_at = ? WHERE id = ?`, args...); err != nil {
+		return nil, formatError(fmt.Errorf("update item %d: %w", id, err))
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("update item %d: %w", id, err)
+	}
+	return item, nil
+}
+
+// DeleteItem returns ENOTFOUND for an unknown id.
+func (s *CatalogStore) DeleteItem(ctx context.Context, id int64) error {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM items WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete item %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete item %d: %w", id, err)
+	} else if n == 0 {
+		return mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
+	}
+	return nil
+}
+
+// upsertSQL updates a row only when its content differs, so an unchanged item
+// returns no row; version 1 tells a fresh insert from an update.
+const upsertSQL = `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (external_id) DO UPDATE SET type = excluded.type, title = excluded.title, title_fold = excluded.title_fold,
+		description = excluded.description, genres = excluded.genres, genres_fold = excluded.genres_fold, tags = excluded.tags,
+		creators = excluded.creators, year = excluded.year, language = excluded.language, updated_at = excluded.updated_at,
+		embedding_status = 'pending', version = items.version + 1
+	WHERE items.type IS NOT excluded.type OR items.title IS NOT excluded.title OR items.description IS NOT excluded.description
+		OR items.genres IS NOT excluded.genres OR items.tags IS NOT excluded.tags OR items.creators IS NOT excluded.creators
+		OR items.year IS NOT excluded.year OR items.language IS NOT excluded.language
+	RETURNING id, version`
+
+// UpsertItems inserts or updates items by external id in one transaction.
+func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error) {
+	tx, err := s.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("upsert items: %w", err)
+	}
+	defer tx.Rollback()
+	upsert, err := tx.PrepareContext(ctx, upsertSQL)
+	if err != nil {
+		return nil, fmt.Errorf("upsert items: %w", err)
+	}
+	defer upsert.Close()
+	lookup, err := tx.PrepareContext(ctx, `SELECT id FROM items WHERE external_id = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("upsert items: %w", err)
+	}
+	defer lookup.Close()
+
+	now := time.Now().UTC().Truncate(time.Microsecond).UnixMicro()
+	outcomes := make([]mediarec.UpsertOutcome, len(items))
+	for i, item := range items {
+		var version int
+		err := upsert.QueryRowContext(ctx, append(contentArgs(item), now, now)...).Scan(&item.ID, &version)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			outcomes[i] = mediarec.Unchanged
+			err = lookup.QueryRowContext(ctx, item.ExternalID).Scan(&item.ID)
+		case version == 1:
+			outcomes[i] = mediarec.Created
+		default:
+			outcomes[i] = mediarec.Updated
+		}
+		if err != nil {
+			return nil, formatError(fmt.Errorf("upsert item %q: %w", item.ExternalID, err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("upsert items: %w", err)
+	}
+	return outcomes, nil
+}
+
+// contentArgs returns the columns external_id through language in the order
+// the INSERT and UPDATE statements above name them.
+func contentArgs(item *mediarec.Item) []any {
+	var ext, year any
+	if item.ExternalID != "" {
+		ext = item.ExternalID
+	}
+	if item.Year != 0 {
+		year = item.Year
+	}
+	fold := make([]string, len(item.Genres))
+	for i, g := range item.Genres {
+		fold[i] = strings.ToLower(g)
+	}
+	return []any{ext, string(item.Type), item.Title, strings.ToLower(item.Title), item.Description,
+		jsonList(item.Genres), jsonList(fold), jsonList(item.Tags), jsonList(item.Creators), year, item.Language}
+}
+
+func jsonList(list []string) string {
+	if len(list) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(list) // a []string always marshals
+	return string(b)
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanItem(row scanner) (*mediarec.Item, error) {
+	var (
+		item                       mediarec.Item
+		ext                        sql.NullString
+		year                       sql.NullInt64
+		genres, tags, creators     string
+		createdMicro, updatedMicro int64
+	)
+	if err := row.Scan(&item.ID, &ext, &item.Type, &item.Title, &item.Description, &genres, &tags, &creators,
+		&year, &item.Language, &item.EmbeddingStatus, &createdMicro, &updatedMicro); err != nil {
+		return nil, err
+	}
+	item.ExternalID, item.Year = ext.String, int(year.Int64)
+	for _, l := range []struct {
+		raw string
+		dst *[]string
+	}{{genres, &item.Genres}, {tags, &item.Tags}, {creators, &item.Creators}} {
+		*l.dst = []string{}
+		if err := json.Unmarshal([]byte(l.raw), l.dst); err != nil {
+			return nil, fmt.Errorf("decode item %d lists: %w", item.ID, err)
+		}
+	}
+	item.CreatedAt, item.UpdatedAt = time.UnixMicro(createdMicro).UTC(), time.UnixMicro(updatedMicro).UTC()
+	return &item, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// formatError turns a unique-constraint violation into ECONFLICT.
+func formatError(err error) error {
+	var serr *sqlite.Error
+	if errors.As(err, &serr) && (serr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || serr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return mediarec.Errorf(mediarec.ECONFLICT, "An item with this external_id already exists.")
+	}
+	return err
+}
