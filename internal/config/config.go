@@ -1,0 +1,172 @@
+// Package config reads a binary's configuration from environment variables,
+// lets flags override them, and validates the result before anything starts.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of every mediarec command. Empty URLs select
+// the embedded default of that component.
+type Config struct {
+	Addr       string
+	DataDir    string
+	AdminToken string
+
+	CatalogDatabaseURL string
+	UsersDatabaseURL   string
+	NATSURL            string
+	QdrantURL          string
+
+	OpenAIBaseURL       string
+	OpenAIAPIKey        string
+	EmbeddingModel      string
+	EmbeddingDimensions int
+
+	LogLevel        slog.Level
+	BodyLimit       int
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// FromEnv reads the environment through getenv; a malformed number is kept
+// as an error for Validate to report with the others.
+func FromEnv(getenv func(string) string) (Config, error) {
+	def := func(key, fallback string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	db := getenv("DATABASE_URL")
+	c := Config{
+		Addr:               def("MEDIAREC_ADDR", "127.0.0.1:8080"),
+		DataDir:            def("MEDIAREC_DATA_DIR", defaultDataDir()),
+		AdminToken:         getenv("MEDIAREC_ADMIN_TOKEN"),
+		CatalogDatabaseURL: def("CATALOG_DATABASE_URL", db),
+		UsersDatabaseURL:   def("USERS_DATABASE_URL", db),
+		NATSURL:            getenv("NATS_URL"),
+		QdrantURL:          getenv("QDRANT_URL"),
+		OpenAIBaseURL:      getenv("OPENAI_BASE_URL"),
+		OpenAIAPIKey:       getenv("OPENAI_API_KEY"),
+		EmbeddingModel:     getenv("EMBEDDING_MODEL"),
+		BodyLimit:          8 << 20,
+		RequestTimeout:     30 * time.Second,
+		ShutdownTimeout:    20 * time.Second,
+	}
+	var errs []error
+	if v := getenv("EMBEDDING_DIMENSIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("EMBEDDING_DIMENSIONS=%q is not a whole number", v))
+		}
+		c.EmbeddingDimensions = n
+	}
+	if v := getenv("MEDIAREC_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("MEDIAREC_LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func defaultDataDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "mediarec")
+	}
+	return "mediarec-data"
+}
+
+// Flags binds the flags every server command takes, defaulting to the values
+// already in c so that a flag overrides its environment variable.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (MEDIAREC_ADDR)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory for the embedded stores (MEDIAREC_DATA_DIR)")
+	fs.StringVar(&c.CatalogDatabaseURL, "catalog-db", c.CatalogDatabaseURL, "catalog PostgreSQL URL; empty = SQLite in the data dir (CATALOG_DATABASE_URL, DATABASE_URL)")
+	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
+	fs.IntVar(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "longest time one request may take")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest time to drain in-flight requests on shutdown")
+}
+
+// Validate checks the fields together and names every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: want host:port", c.Addr))
+	} else if c.AdminToken == "" && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("--addr %q listens beyond this machine: set MEDIAREC_ADMIN_TOKEN so catalog writes need a token", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	for name, u := range map[string]string{"CATALOG_DATABASE_URL": c.CatalogDatabaseURL, "USERS_DATABASE_URL": c.UsersDatabaseURL} {
+		if err := checkURL(u, "postgres", "postgresql"); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if err := checkURL(c.NATSURL, "nats", "tls"); err != nil {
+		errs = append(errs, fmt.Errorf("NATS_URL: %w", err))
+	}
+	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL} {
+		if err := checkURL(u, "http", "https"); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if c.EmbeddingDimensions < 0 {
+		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS must not be negative"))
+	}
+	if c.BodyLimit < 1<<10 {
+		errs = append(errs, errors.New("--body-limit must be at least 1024 bytes"))
+	}
+	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--request-timeout and --shutdown-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkURL accepts an empty value (the embedded default) or a URL with one
+// of the schemes.
+func checkURL(raw string, schemes ...string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL like %s://host:port", redact(raw), schemes[0])
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			return nil
+		}
+	}
+	return fmt.Errorf("scheme %q: want %s", u.Scheme, strings.Join(schemes, " or "))
+}
+
+// redact hides a password in a URL so it never reaches a log or terminal.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

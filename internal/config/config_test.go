@@ -1,0 +1,61 @@
+package config
+
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string // substring; empty = valid
+	}{
+		{name: "defaults", env: nil},
+		{name: "flag overrides env", env: map[string]string{"MEDIAREC_ADDR": "bad"}, args: []string{"--addr", "127.0.0.1:0"}},
+		{name: "bad addr", args: []string{"--addr", "nonsense"}, wantErr: "want host:port"},
+		{name: "public addr without token", args: []string{"--addr", "0.0.0.0:8080"}, wantErr: "MEDIAREC_ADMIN_TOKEN"},
+		{name: "public addr with token", env: map[string]string{"MEDIAREC_ADMIN_TOKEN": "s3cret"}, args: []string{"--addr", ":8080"}},
+		{name: "database url scheme", env: map[string]string{"DATABASE_URL": "mysql://x:y@h/db"}, wantErr: "want postgres"},
+		{name: "password redacted", env: map[string]string{"CATALOG_DATABASE_URL": "postgres://u:hunter2@/db"}, wantErr: "xxxxx"},
+		{name: "postgres url", env: map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/catalog"}},
+		{name: "nats url", env: map[string]string{"NATS_URL": "http://x:4222"}, wantErr: "NATS_URL"},
+		{name: "dimensions not a number", env: map[string]string{"EMBEDDING_DIMENSIONS": "abc"}, wantErr: "EMBEDDING_DIMENSIONS"},
+		{name: "log level", env: map[string]string{"MEDIAREC_LOG_LEVEL": "loud"}, wantErr: "MEDIAREC_LOG_LEVEL"},
+		{name: "tiny body limit", args: []string{"--body-limit", "10"}, wantErr: "body-limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(env(tt.env))
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			c.Flags(fs)
+			if perr := fs.Parse(tt.args); perr != nil {
+				t.Fatal(perr)
+			}
+			if err == nil {
+				err = c.Validate()
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			case strings.Contains(errString(err), "hunter2"):
+				t.Fatalf("error leaks a password: %v", err)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

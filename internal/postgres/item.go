@@ -1,0 +1,299 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"mediarec"
+)
+
+// upsertChunk is how many upserts go to the server in one pipelined round
+// trip: large enough to hide latency, small enough to bound client memory.
+const upsertChunk = 1000
+
+// itemColumns reads an item back in the shape of mediarec.Item: NULL external
+// ids and years become the zero values the domain uses.
+const itemColumns = `id, coalesce(external_id, ''), type, title, description, genres, tags,
+	creators, coalesce(year, 0), language, embedding_status, created_at, updated_at`
+
+// upsertSQL inserts an item or, when its external id exists and its content
+// differs, replaces the content. Unchanged rows are not touched, so they keep
+// their version and embedding, and the statement returns no row for them.
+const upsertSQL = `INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language)
+VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9)
+ON CONFLICT (external_id) DO UPDATE SET
+	type = excluded.type, title = excluded.title, description = excluded.description,
+	genres = excluded.genres, tags = excluded.tags, creators = excluded.creators,
+	year = excluded.year, language = excluded.language,
+	embedding_status = 'pending', version = items.version + 1, updated_at = now()
+WHERE (items.type, items.title, items.description, items.genres, items.tags, items.creators, items.year, items.language)
+	IS DISTINCT FROM
+	(excluded.type, excluded.title, excluded.description, excluded.genres, excluded.tags, excluded.creators, excluded.year, excluded.language)
+RETURNING id, version`
+
+// CatalogStore stores the catalog's items in PostgreSQL.
+type CatalogStore struct {
+	db *DB
+}
+
+// NewCatalogStore applies the catalog's migrations to db and returns a store
+// over it.
+func NewCatalogStore(ctx context.Context, db *DB) (*CatalogStore, error) {
+	migrations, err := fs.Sub(catalogMigrations, "migrations/catalog")
+	if err != nil {
+		return nil, fmt.Errorf("catalog migrations: %w", err)
+	}
+	if err := db.Migrate(ctx, "catalog", migrations); err != nil {
+		return nil, err
+	}
+	return &CatalogStore{db: db}, nil
+}
+
+// FindItemByID returns the item with the given id, or ENOTFOUND.
+func (s *CatalogStore) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
+	return findItemByID(ctx, s.db.Pool, id, "")
+}
+
+// FindItems returns up to f.Limit items with an ID greater than f.AfterID
+// that match every set filter, in ID order. A Limit of 0 or less means no
+// limit.
+func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]*mediarec.Item, error) {
+	where := []string{"id > $1"}
+	args := []any{f.AfterID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if len(f.Types) > 0 {
+		types := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			types[i] = string(t)
+		}
+		where = append(where, "type = ANY("+arg(types)+")")
+	}
+	if f.Genre != "" {
+		// Same expression as items_genres_idx, so the index can serve it.
+		where = append(where, "lower_all(genres) @> ARRAY[lower("+arg(f.Genre)+"::text)]")
+	}
+	if f.Query != "" {
+		where = append(where, "title ILIKE '%' || "+arg(escapeLike(f.Query))+" || '%'")
+	}
+	sql := "SELECT " + itemColumns + " FROM items WHERE " + strings.Join(where, " AND ") + " ORDER BY id"
+	if f.Limit > 0 {
+		sql += " LIMIT " + arg(f.Limit)
+	}
+
+	rows, _ := s.db.Pool.Query(ctx, sql, args...)
+	items, err := pgx.CollectRows(rows, scanItem)
+	if err != nil {
+		return nil, fmt.Errorf("find items: %w", err)
+	}
+	return items, nil
+}
+
+// CreateItem stores a new item and sets its ID, timestamps and pending
+// embedding status. It returns ECONFLICT when the external id is taken.
+func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) error {
+	err := s.db.Pool.QueryRow(ctx, `INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language)
+		VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9)
+		RETURNING id, embedding_status, created_at, updated_at`, contentArgs(item)...,
+	).Scan(&item.ID, &item.EmbeddingStatus, &item.CreatedAt, &item.UpdatedAt)
+	if isUniqueViolation(err) {
+		return externalIDTaken(item.ExternalID)
+	} else if err != nil {
+		return fmt.Errorf("create item %q: %w", item.Title, err)
+	}
+	return nil
+}
+
+// UpdateItem applies the set fields of upd to the item with the given id and
+// returns the result. A change of content resets the embedding status to
+// pending; an update that changes nothing writes nothing. It returns
+// ENOTFOUND for an unknown id and ECONFLICT when the external id is taken.
+func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.ItemUpdate) (*mediarec.Item, error) {
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update item %d: begin: %w", id, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	// Lock the row so a concurrent update cannot be lost between the read
+	// and the write.
+	old, err := findItemByID(ctx, tx, id, " FOR UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	item := *old
+	upd.Apply(&item)
+	if item.SameContent(old) {
+		return old, nil
+	}
+
+	rows, _ := tx.Query(ctx, `UPDATE items SET external_id = nullif($1, ''), type = $2, title = $3,
+		description = $4, genres = $5, tags = $6, creators = $7, year = nullif($8, 0), language = $9,
+		embedding_status = 'pending', version = version + 1, updated_at = now()
+		WHERE id = $10 RETURNING `+itemColumns, append(contentArgs(&item), id)...)
+	updated, err := pgx.CollectExactlyOneRow(rows, scanItem)
+	if isUniqueViolation(err) {
+		return nil, externalIDTaken(item.ExternalID)
+	} else if err != nil {
+		return nil, fmt.Errorf("update item %d: %w", id, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("update item %d: commit: %w", id, err)
+	}
+	return updated, nil
+}
+
+// DeleteItem removes the item with the given id, or returns ENOTFOUND.
+func (s *CatalogStore) DeleteItem(ctx context.Context, id int64) error {
+	tag, err := s.db.Pool.Exec(ctx, "DELETE FROM items WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("delete item %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return itemNotFound(id)
+	}
+	return nil
+}
+
+// UpsertItems inserts or updates items by external id in one transaction and
+// sets each item's ID. An item whose content is unchanged is left alone. Every
+// item must have a distinct, non-empty external id.
+func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error) {
+	for _, item := range items {
+		// With a NULL external id ON CONFLICT never fires, so every retry
+		// would insert a duplicate.
+		if item.ExternalID == "" {
+			return nil, mediarec.Errorf(mediarec.EINVALID, "Every upserted item needs an external id.")
+		}
+	}
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("upsert %d items: begin: %w", len(items), err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	outcomes := make([]mediarec.UpsertOutcome, len(items))
+	var unchanged []string // external ids whose rows returned nothing
+	for start := 0; start < len(items); start += upsertChunk {
+		chunk := items[start:min(start+upsertChunk, len(items))]
+		batch := &pgx.Batch{}
+		for i, item := range chunk {
+			batch.Queue(upsertSQL, contentArgs(item)...).QueryRow(func(row pgx.Row) error {
+				var version int32
+				err := row.Scan(&item.ID, &version)
+				switch {
+				case errors.Is(err, pgx.ErrNoRows):
+					outcomes[start+i] = mediarec.Unchanged
+					unchanged = append(unchanged, item.ExternalID)
+				case err != nil:
+					return fmt.Errorf("item %q: %w", item.ExternalID, err)
+				case version == 1:
+					outcomes[start+i] = mediarec.Created
+				default:
+					outcomes[start+i] = mediarec.Updated
+				}
+				return nil
+			})
+		}
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return nil, fmt.Errorf("upsert %d items: %w", len(items), err)
+		}
+	}
+
+	if len(unchanged) > 0 {
+		if err := setUnchangedIDs(ctx, tx, items, outcomes, unchanged); err != nil {
+			return nil, fmt.Errorf("upsert %d items: %w", len(items), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("upsert %d items: commit: %w", len(items), err)
+	}
+	return outcomes, nil
+}
+
+// setUnchangedIDs looks up, in one query, the ids of the items an upsert left
+// alone, since the upsert returned no row for them.
+func setUnchangedIDs(ctx context.Context, tx pgx.Tx, items []*mediarec.Item, outcomes []mediarec.UpsertOutcome, externalIDs []string) error {
+	rows, _ := tx.Query(ctx, "SELECT external_id, id FROM items WHERE external_id = ANY($1)", externalIDs)
+	ids := make(map[string]int64, len(externalIDs))
+	var ext string
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&ext, &id}, func() error {
+		ids[ext] = id
+		return nil
+	}); err != nil {
+		return fmt.Errorf("find ids of unchanged items: %w", err)
+	}
+	for i, item := range items {
+		if outcomes[i] != mediarec.Unchanged {
+			continue
+		}
+		// Read committed lets a concurrent delete slip in after the upsert.
+		if item.ID = ids[item.ExternalID]; item.ID == 0 {
+			return fmt.Errorf("item %q was deleted during the upsert", item.ExternalID)
+		}
+	}
+	return nil
+}
+
+// querier is what findItemByID needs of a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// findItemByID reads one item; suffix may lock the row (" FOR UPDATE").
+func findItemByID(ctx context.Context, q querier, id int64, suffix string) (*mediarec.Item, error) {
+	rows, _ := q.Query(ctx, "SELECT "+itemColumns+" FROM items WHERE id = $1"+suffix, id)
+	item, err := pgx.CollectExactlyOneRow(rows, scanItem)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, itemNotFound(id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find item %d: %w", id, err)
+	}
+	return item, nil
+}
+
+// scanItem reads a row selected with itemColumns.
+func scanItem(row pgx.CollectableRow) (*mediarec.Item, error) {
+	var it mediarec.Item
+	err := row.Scan(&it.ID, &it.ExternalID, &it.Type, &it.Title, &it.Description, &it.Genres, &it.Tags,
+		&it.Creators, &it.Year, &it.Language, &it.EmbeddingStatus, &it.CreatedAt, &it.UpdatedAt)
+	return &it, err
+}
+
+// contentArgs returns the arguments $1 to $9 of the insert and update
+// statements. nil lists become empty arrays, since the columns are NOT NULL
+// and pgx sends a nil slice as NULL.
+func contentArgs(item *mediarec.Item) []any {
+	return []any{item.ExternalID, string(item.Type), item.Title, item.Description,
+		nonNil(item.Genres), nonNil(item.Tags), nonNil(item.Creators), item.Year, item.Language}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// escapeLike makes every character of s literal in a LIKE pattern that uses
+// the default escape character, the backslash.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func itemNotFound(id int64) error {
+	return mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
+}
+
+func externalIDTaken(externalID string) error {
+	return mediarec.Errorf(mediarec.ECONFLICT, "An item with external id %q already exists.", externalID)
+}
