@@ -106,7 +106,7 @@ func observe(log *slog.Logger, m *metrics, handle fiber.ErrorHandler) fiber.Hand
 		log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(c)), slog.String("method", c.Method()),
 			slog.String("path", c.Path()), slog.String("route", route), slog.Int("status", status),
-			slog.Duration("latency", elapsed), slog.String("ip", c.IP()))
+			slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000), slog.String("ip", c.IP()))
 		return nil
 	}
 }

@@ -1,0 +1,61 @@
+// Command mediarec runs the mediarec services, all in one process or one at
+// a time, and the tools that feed and measure them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `mediarec: a semantic recommender for books, movies, documentaries and podcasts.
+
+Usage: mediarec <command> [flags]
+
+Servers:
+  serve          all services in one process (embedded defaults unless configured)
+  demo           serve on a temporary data dir with the bundled demo catalog
+  catalog        the catalog service alone
+  users, recs, embed-worker, web   (not yet available in this version)
+
+Tools:
+  ingest         bulk-load a catalog through the API
+  search, recommend, eval, bench   (not yet available in this version)
+
+Run "mediarec <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run dispatches a command line and returns the exit code: 0 success,
+// 1 failure, 2 bad usage or configuration.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve", "catalog":
+		return runServer(ctx, cmd, rest, getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, getenv, stdout, stderr)
+	case "ingest":
+		return runIngest(ctx, rest, getenv, stdout, stderr)
+	case "users", "recs", "embed-worker", "web", "search", "recommend", "eval", "bench":
+		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
+		return 2
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "mediarec: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}

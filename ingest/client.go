@@ -1,0 +1,339 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"mediarec"
+)
+
+// Options configures Run. Zero values select the defaults.
+type Options struct {
+	Server      string        // base URL of the mediarec server, e.g. http://127.0.0.1:8080
+	Token       string        // admin bearer token; empty sends no Authorization header
+	BatchSize   int           // items per request; default 1000
+	Concurrency int           // requests in flight; default 2
+	Retries     int           // extra attempts for a batch after a retryable failure; default 5, negative for none
+	RetryWait   time.Duration // first backoff, doubled at each retry; default 500ms
+	Progress    io.Writer     // where to draw the progress bar; nil draws none
+	Client      *http.Client  // default: a client with a 2-minute timeout
+}
+
+func (o Options) withDefaults() (Options, error) {
+	u, err := url.Parse(o.Server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return o, fmt.Errorf("server %q is not an http(s) URL", o.Server)
+	}
+	o.Server = strings.TrimRight(o.Server, "/")
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 2
+	}
+	if o.Retries == 0 {
+		o.Retries = 5
+	}
+	if o.RetryWait <= 0 {
+		o.RetryWait = 500 * time.Millisecond
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 2 * time.Minute}
+	}
+	return o, nil
+}
+
+// maxRetryWait caps both the backoff and a server's Retry-After, so that a
+// misconfigured server cannot stall an ingest for hours.
+const maxRetryWait = time.Minute
+
+// origin is where an item came from; seq orders failures as they were read.
+type origin struct {
+	source string
+	line   int
+	seq    int
+}
+
+// failure is a Failure with its read order.
+type failure struct {
+	Failure
+	seq int
+}
+
+// Run reads paths in the given format (see Read) and sends the items to the
+// server's POST /v1/items/batch in batches. The whole source is read first,
+// so that the progress bar knows the total. Rows the reader rejects and
+// lines the server rejects both end up in Report.Failed, at their source
+// file and line.
+//
+// Run fails when a source cannot be read, when the server refuses a batch
+// with a 4xx status other than 429 (bad token, malformed request), when a
+// batch still fails after the retries, or when ctx ends; the report then
+// holds what was done so far.
+func Run(ctx context.Context, opts Options, format string, paths []string) (*Report, error) {
+	start := time.Now()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	var (
+		items    []*mediarec.Item
+		origins  []origin
+		failures []failure
+	)
+	err = Read(format, paths, func(r Record) error {
+		rep.Items++
+		if r.Err != nil {
+			failures = append(failures, failure{Failure{r.Source, r.Line, fieldErrors(r.Err)}, rep.Items})
+			return nil
+		}
+		items = append(items, r.Item)
+		origins = append(origins, origin{r.Source, r.Line, rep.Items})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	bar := newBar(opts.Progress, len(items))
+	results := make([]batchResult, (len(items)+opts.BatchSize-1)/opts.BatchSize)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(opts.Concurrency, len(results)) {
+		wg.Go(func() {
+			for i := range next {
+				lo := i * opts.BatchSize
+				hi := min(lo+opts.BatchSize, len(items))
+				res, err := sendBatch(ctx, opts, items[lo:hi], origins[lo:hi])
+				if err != nil {
+					cancel(fmt.Errorf("batch starting at %s:%d: %w", origins[lo].source, origins[lo].line, err))
+					return
+				}
+				results[i] = res
+				if bar != nil {
+					bar.Add(hi - lo)
+				}
+			}
+		})
+	}
+feed:
+	for i := range results {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+
+	for _, res := range results {
+		rep.Created += res.Created
+		rep.Updated += res.Updated
+		rep.Unchanged += res.Unchanged
+		failures = append(failures, res.failed...)
+	}
+	sort.SliceStable(failures, func(i, j int) bool { return failures[i].seq < failures[j].seq })
+	for _, f := range failures {
+		rep.Failed = append(rep.Failed, f.Failure)
+	}
+	rep.Elapsed = time.Since(start)
+	if err := context.Cause(ctx); err != nil {
+		if bar != nil {
+			bar.Exit()
+		}
+		return rep, err
+	}
+	return rep, nil
+}
+
+func newBar(w io.Writer, total int) *progressbar.ProgressBar {
+	if w == nil || total == 0 {
+		return nil
+	}
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("ingest"),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("items"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+// batchResult is the server's answer with the failed lines mapped back to
+// their sources.
+type batchResult struct {
+	mediarec.BatchResult
+	failed []failure
+}
+
+// wireItem holds the fields a client may set; the server owns the rest.
+type wireItem struct {
+	ExternalID  string            `json:"external_id,omitempty"`
+	Type        mediarec.ItemType `json:"type"`
+	Title       string            `json:"title"`
+	Description string            `json:"description"`
+	Genres      []string          `json:"genres"`
+	Tags        []string          `json:"tags"`
+	Creators    []string          `json:"creators"`
+	Year        int               `json:"year,omitempty"`
+	Language    string            `json:"language,omitempty"`
+}
+
+// sendBatch posts items and retries on network errors, 429 and 5xx. A retry
+// is safe because the server upserts by external id; an item without one may
+// be stored twice if the first attempt got through but its answer was lost.
+func sendBatch(ctx context.Context, opts Options, items []*mediarec.Item, origins []origin) (batchResult, error) {
+	var body bytes.Buffer
+	for _, it := range items {
+		b, err := json.Marshal(wireItem{
+			ExternalID: it.ExternalID, Type: it.Type, Title: it.Title, Description: it.Description,
+			// Empty lists go out as [] so that an update clears them.
+			Genres: orEmpty(it.Genres), Tags: orEmpty(it.Tags), Creators: orEmpty(it.Creators),
+			Year: it.Year, Language: it.Language,
+		})
+		if err != nil {
+			return batchResult{}, err
+		}
+		body.Write(b)
+		body.WriteByte('\n')
+	}
+	wait := opts.RetryWait
+	for attempt := 0; ; attempt++ {
+		res, err := post(ctx, opts, body.Bytes())
+		var rerr *retryableError
+		if err == nil {
+			return mapFailures(res, origins)
+		} else if !errors.As(err, &rerr) || attempt >= opts.Retries || ctx.Err() != nil {
+			return batchResult{}, err
+		}
+		d := max(wait, rerr.after)
+		wait = min(2*wait, maxRetryWait)
+		t := time.NewTimer(min(d, maxRetryWait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return batchResult{}, context.Cause(ctx)
+		case <-t.C:
+		}
+	}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// retryableError is a failure that may pass on a later attempt; after is the
+// server's Retry-After, if any.
+type retryableError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+func post(ctx context.Context, opts Options, body []byte) (*mediarec.BatchResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, opts.Server+"/v1/items/batch", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+opts.Token)
+	}
+	resp, err := opts.Client.Do(req)
+	if err != nil {
+		return nil, &retryableError{err: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, &retryableError{err: fmt.Errorf("read answer: %w", err)}
+	}
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		var res mediarec.BatchResult
+		if err := json.Unmarshal(data, &res); err != nil {
+			return nil, fmt.Errorf("server answered %s with an unreadable batch result: %w", resp.Status, err)
+		}
+		return &res, nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return nil, &retryableError{err: statusError(resp, data), after: retryAfter(resp.Header.Get("Retry-After"))}
+	default:
+		return nil, statusError(resp, data)
+	}
+}
+
+// retryAfter reads a Retry-After header given in seconds; the HTTP-date form
+// is rare for APIs and falls back to the backoff.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// statusError describes an error answer, preferring the problem's detail.
+func statusError(resp *http.Response, data []byte) error {
+	var p struct {
+		Title  string                `json:"title"`
+		Detail string                `json:"detail"`
+		Errors []mediarec.FieldError `json:"errors"`
+	}
+	msg := strings.TrimSpace(string(data))
+	if json.Unmarshal(data, &p) == nil && (p.Detail != "" || p.Title != "") {
+		msg = p.Detail
+		if msg == "" {
+			msg = p.Title
+		}
+		for _, fe := range p.Errors {
+			msg += "; " + fe.Field + ": " + fe.Message
+		}
+	} else if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	if msg == "" {
+		return fmt.Errorf("server answered %s", resp.Status)
+	}
+	return fmt.Errorf("server answered %s: %s", resp.Status, msg)
+}
+
+// mapFailures turns the 1-based body lines of the server's failures into
+// source files and lines.
+func mapFailures(res *mediarec.BatchResult, origins []origin) (batchResult, error) {
+	out := batchResult{BatchResult: *res}
+	for _, f := range res.Failed {
+		if f.Line < 1 || f.Line > len(origins) {
+			return batchResult{}, fmt.Errorf("server reported line %d of a %d-line batch", f.Line, len(origins))
+		}
+		o := origins[f.Line-1]
+		out.failed = append(out.failed, failure{Failure{o.source, o.line, f.Errors}, o.seq})
+	}
+	return out, nil
+}

@@ -1,0 +1,103 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"mediarec"
+)
+
+// readJSONL reads JSON Lines with one item per line in the API's JSON shape.
+// Blank lines are skipped but still counted, so line numbers match an editor.
+func readJSONL(path string, fn func(Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return decodeJSONL(path, f, fn)
+}
+
+// decodeJSONL reads JSON Lines from r; path only names the source.
+func decodeJSONL(path string, f io.Reader, fn func(Record) error) error {
+	// ReadBytes rather than bufio.Scanner: a long description must not make
+	// the whole file fail on Scanner's token limit.
+	r := skipBOM(f)
+	for line := 1; ; line++ {
+		b, err := r.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s: line %d: %w", path, line, err)
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			rec := Record{Source: path, Line: line}
+			var item mediarec.Item
+			if uerr := json.Unmarshal(b, &item); uerr != nil {
+				rec.Err = errorf("", "invalid JSON: %v", uerr)
+			} else {
+				rec.Item = &item
+			}
+			if ferr := fn(rec); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil { // io.EOF
+			return nil
+		}
+	}
+}
+
+// readCSV reads a CSV file whose header names the columns with the API's
+// field names: external_id, type, title, description, genres, tags,
+// creators, year, language. Lists are separated by "|" and other columns
+// are ignored. Without a title or type column no row could become an item,
+// so the whole file is refused.
+func readCSV(path string, fn func(Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return decodeCSV(path, f, fn)
+}
+
+// decodeCSV reads generic CSV from r; path only names the source.
+func decodeCSV(path string, r io.Reader, fn func(Record) error) error {
+	c, err := newCSV(path, r, "title", "type")
+	if err != nil {
+		return err
+	}
+	return c.each(func(row []string, line int, err error) error {
+		rec := Record{Source: path, Line: line, Err: err}
+		if err == nil {
+			rec.Item, rec.Err = csvItem(c, row)
+		}
+		return fn(rec)
+	})
+}
+
+func csvItem(c *csvFile, row []string) (*mediarec.Item, error) {
+	item := &mediarec.Item{
+		ExternalID:  c.get(row, "external_id"),
+		Type:        mediarec.ItemType(strings.ToLower(c.get(row, "type"))),
+		Title:       c.get(row, "title"),
+		Description: c.get(row, "description"),
+		Genres:      splitList(c.get(row, "genres"), "|"),
+		Tags:        splitList(c.get(row, "tags"), "|"),
+		Creators:    splitList(c.get(row, "creators"), "|"),
+		Language:    c.get(row, "language"),
+	}
+	if y := c.get(row, "year"); y != "" {
+		year, err := strconv.Atoi(y)
+		if err != nil {
+			return nil, errorf("year", "%q is not a whole number", y)
+		}
+		item.Year = year
+	}
+	return item, nil
+}

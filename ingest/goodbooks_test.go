@@ -1,0 +1,152 @@
+package ingest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"mediarec"
+)
+
+func TestReadGoodbooksData(t *testing.T) {
+	dir := dataDir(t, "goodbooks-10k")
+	recs := MustRead(t, "goodbooks", dir)
+	// Shelves that say nothing about the book; none may survive as a tag.
+	noise := []string{
+		"to-read", "currently-reading", "favorites", "favourites", "owned", "books-i-own",
+		"owned-books", "kindle", "ebook", "ebooks", "library", "default", "my-books", "wish-list",
+		"to-buy", "audiobook", "2015-reads", "read-in-2016", "5-stars", "dnf", "re-read",
+		"book-club", "my-library", "i-own", "tbr",
+	}
+	ids := make(map[string]bool)
+	withGenres := 0
+	for _, r := range recs {
+		if r.Err != nil {
+			t.Fatalf("%s:%d: %v", r.Source, r.Line, r.Err)
+		}
+		ids[r.Item.ExternalID] = true
+		if len(r.Item.Tags) == 0 || len(r.Item.Tags) > maxTags {
+			t.Errorf("%s (%s): %d tags", r.Item.Title, r.Item.ExternalID, len(r.Item.Tags))
+		}
+		for _, tag := range r.Item.Tags {
+			for _, n := range noise {
+				if tag == n {
+					t.Errorf("%s (%s): shelf noise %q in tags", r.Item.Title, r.Item.ExternalID, tag)
+				}
+			}
+		}
+		if len(r.Item.Genres) > 0 {
+			withGenres++
+		}
+	}
+	if len(recs) != 10000 || len(ids) != 10000 {
+		t.Errorf("got %d records, %d distinct ids, want 10000", len(recs), len(ids))
+	}
+	if withGenres < 9000 {
+		t.Errorf("only %d of %d books have a genre", withGenres, len(recs))
+	}
+
+	want := &mediarec.Item{
+		ExternalID: "goodreads:2767052", Type: mediarec.TypeBook,
+		Title: "The Hunger Games (The Hunger Games, #1)", Creators: []string{"Suzanne Collins"},
+		Year: 2008, Language: "eng",
+		Tags: []string{"young-adult", "fiction", "dystopian", "dystopia", "fantasy", "ya", "science-fiction",
+			"sci-fi", "romance", "adventure", "hunger-games", "teen", "post-apocalyptic", "the-hunger-games", "action"},
+		Genres: []string{"young-adult", "dystopian", "fantasy", "science-fiction", "romance"},
+	}
+	if diff := cmp.Diff(want, recs[0].Item, ignoreServerFields); diff != "" {
+		t.Errorf("first book mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadGoodbooksFixture(t *testing.T) {
+	dir := MustWriteFiles(t, map[string]string{
+		"books.csv": "book_id,goodreads_book_id,authors,original_publication_year,title,language_code\n" +
+			"1,100,Suzanne Collins,2008.0,\"The Hunger Games (The Hunger Games, #1)\",eng\n" +
+			"2,200,\"Homer,  Robert   Fagles\",-720.0,The Odyssey,\n" +
+			"3,300,Nobody,20x8,Bad Year,eng\n" +
+			"4,abc,X,,Bad Id,eng\n" +
+			"5,500,Anon,,No Tags,\n",
+		// Both tag files come with CRLF line ends, as upstream.
+		"tags.csv": strings.ReplaceAll("tag_id,tag_name\n0,to-read\n1,fantasy\n2,young-adult\n"+
+			"3,suzanne-collins\n4,5-stars\n5,dystopia\n6,classics\n7,homer\n8,favorites\n", "\n", "\r\n"),
+		"book_tags.csv": strings.ReplaceAll("goodreads_book_id,tag_id,count\n"+
+			"100,0,5000\n100,1,50\n100,2,80\n100,3,70\n100,4,60\n"+
+			"100,5,10\n100,5,30\n"+ // a repeated pair: the larger count wins
+			"100,8,-1\n200,6,40\n200,7,90\n200,1,-1\n"+
+			"100,99,5\n"+ // unknown tag
+			"200,6,many\n", "\n", "\r\n"),
+	})
+	recs := MustRead(t, "goodbooks", dir)
+	want := []result{
+		{File: "book_tags.csv", Line: 13, Err: "tag_id: unknown tag 99"},
+		{File: "book_tags.csv", Line: 14, Err: `count: "many" is not a number`},
+		{File: "books.csv", Line: 2, Item: "The Hunger Games (The Hunger Games, #1)"},
+		{File: "books.csv", Line: 3, Item: "The Odyssey"},
+		{File: "books.csv", Line: 4, Err: `original_publication_year: "20x8" is not a year`},
+		{File: "books.csv", Line: 5, Err: `goodreads_book_id: "abc" is not a book id`},
+		{File: "books.csv", Line: 6, Item: "No Tags"},
+	}
+	if diff := cmp.Diff(want, results(recs)); diff != "" {
+		t.Fatalf("records mismatch (-want +got):\n%s", diff)
+	}
+	wantItems := []*mediarec.Item{
+		{
+			ExternalID: "goodreads:100", Type: mediarec.TypeBook, Title: "The Hunger Games (The Hunger Games, #1)",
+			Creators: []string{"Suzanne Collins"}, Year: 2008, Language: "eng",
+			Tags: []string{"young-adult", "fantasy", "dystopia"}, Genres: []string{"young-adult", "fantasy", "dystopian"},
+		},
+		{
+			ExternalID: "goodreads:200", Type: mediarec.TypeBook, Title: "The Odyssey",
+			Creators: []string{"Homer", "Robert Fagles"}, Year: -720,
+			Tags: []string{"classics"}, Genres: []string{"classics"},
+		},
+		{ExternalID: "goodreads:500", Type: mediarec.TypeBook, Title: "No Tags", Creators: []string{"Anon"}},
+	}
+	gotItems := []*mediarec.Item{recs[2].Item, recs[3].Item, recs[6].Item}
+	if diff := cmp.Diff(wantItems, gotItems, ignoreServerFields, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("items mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestShelfNoise(t *testing.T) {
+	tests := []struct {
+		name  string
+		shelf string
+		want  bool
+	}{
+		{name: "to-read", shelf: "to-read", want: true},
+		{name: "currently reading", shelf: "currently-reading", want: true},
+		{name: "favourites", shelf: "all-time-favourites", want: true},
+		{name: "ownership", shelf: "owned-books", want: true},
+		{name: "ownership prefix", shelf: "i-own", want: true},
+		{name: "format", shelf: "e-books", want: true},
+		{name: "audio", shelf: "audio-books", want: true},
+		{name: "library", shelf: "library-books", want: true},
+		{name: "my shelf", shelf: "my-books", want: true},
+		{name: "year", shelf: "2015-reads", want: true},
+		{name: "read in year", shelf: "read-in-2014", want: true},
+		{name: "stars", shelf: "5-stars", want: true},
+		{name: "spelled stars", shelf: "four-star", want: true},
+		{name: "did not finish", shelf: "did-not-finish", want: true},
+		{name: "book club", shelf: "book-club-books", want: true},
+		{name: "no letters", shelf: "--1-", want: true},
+		{name: "stoplist", shelf: "default", want: true},
+		{name: "genre", shelf: "historical-fiction", want: false},
+		{name: "star wars is not a rating", shelf: "star-wars", want: false},
+		{name: "book in a title", shelf: "the-book-thief", want: false},
+		{name: "my inside a word", shelf: "academy-awards", want: false},
+		{name: "own inside a word", shelf: "small-town", want: false},
+		{name: "century", shelf: "19th-century", want: false},
+		{name: "non-latin", shelf: "фэнтези", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isShelfNoise(tt.shelf); got != tt.want {
+				t.Errorf("isShelfNoise(%q) = %v, want %v", tt.shelf, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,103 @@
+package ingest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"mediarec"
+)
+
+// appleID finds the numeric podcast id in an Apple Podcasts link
+// (".../podcast/history-hyenas/id1352800687").
+var appleID = regexp.MustCompile(`/id(\d+)`)
+
+// readPodcasts reads the Apple Podcasts podcasts_info.json array, given as
+// the file or its directory. The file is a single line, so a record's Line is
+// the 1-based position of the object in the array.
+//
+// Apple lists a podcast under each genre it belongs to, so the same podcast
+// id may appear more than once: it becomes one item with all its genres,
+// reported at its first position. The whole array is read before the first
+// record is passed on, because a repeat can come at any position.
+func readPodcasts(path string, fn func(Record) error) error {
+	path = fileIn(path, "podcasts_info.json")
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReader(f))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return fmt.Errorf("%s: want a JSON array of podcasts", path)
+	}
+	var recs []Record
+	first := make(map[string]int) // external id → index in recs
+	for i := 1; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			// Past a syntax error the decoder cannot find the next object.
+			return fmt.Errorf("%s: podcast %d: %w", path, i, err)
+		}
+		item, err := podcastItem(raw)
+		if err != nil {
+			recs = append(recs, Record{Source: path, Line: i, Err: err})
+			continue
+		}
+		if j, ok := first[item.ExternalID]; ok {
+			prev := recs[j].Item
+			prev.Genres = cleanList(append(prev.Genres, item.Genres...))
+			continue
+		}
+		first[item.ExternalID] = len(recs)
+		recs = append(recs, Record{Source: path, Line: i, Item: item})
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("%s: after podcast %d: %w", path, len(recs), err)
+	}
+	for _, rec := range recs {
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func podcastItem(raw json.RawMessage) (*mediarec.Item, error) {
+	var p struct {
+		Title       string `json:"title"`
+		Producer    string `json:"producer"`
+		Genre       string `json:"genre"`
+		Description string `json:"description"`
+		Link        string `json:"link"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, errorf("", "not a podcast object: %v", err)
+	}
+	m := appleID.FindStringSubmatch(p.Link)
+	if m == nil {
+		return nil, errorf("link", "%q has no Apple podcast id", p.Link)
+	}
+	// The scraper wrote "NA" into every field it could not read.
+	na := func(s string) string {
+		if s = strings.TrimSpace(s); s == "NA" {
+			return ""
+		}
+		return s
+	}
+	title := normSpace(na(p.Title))
+	if title == "" {
+		return nil, errorf("title", "missing (the scrape recorded %q)", p.Title)
+	}
+	return &mediarec.Item{
+		ExternalID:  "apple:" + m[1],
+		Type:        mediarec.TypePodcast,
+		Title:       title,
+		Description: na(p.Description),
+		Genres:      cleanList([]string{na(p.Genre)}),
+		Creators:    cleanList([]string{na(p.Producer)}),
+	}, nil
+}
