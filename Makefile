@@ -9,7 +9,7 @@ test: vet
 
 vet:
 	go vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/mediarec ./cmd/mediarec

@@ -176,6 +176,9 @@ func newBar(w io.Writer, total int) *progressbar.ProgressBar {
 		progressbar.OptionSetItsString("items"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
+		// Drawing the empty bar at once starts its clock, so that the first
+		// batch's items/s counts the time the batch took.
+		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)
 }
@@ -187,31 +190,13 @@ type batchResult struct {
 	failed []failure
 }
 
-// wireItem holds the fields a client may set; the server owns the rest.
-type wireItem struct {
-	ExternalID  string            `json:"external_id,omitempty"`
-	Type        mediarec.ItemType `json:"type"`
-	Title       string            `json:"title"`
-	Description string            `json:"description"`
-	Genres      []string          `json:"genres"`
-	Tags        []string          `json:"tags"`
-	Creators    []string          `json:"creators"`
-	Year        int               `json:"year,omitempty"`
-	Language    string            `json:"language,omitempty"`
-}
-
 // sendBatch posts items and retries on network errors, 429 and 5xx. A retry
-// is safe because the server upserts by external id; an item without one may
-// be stored twice if the first attempt got through but its answer was lost.
+// is safe because the server upserts every line by its external id (one
+// derived from the content when the line has none).
 func sendBatch(ctx context.Context, opts Options, items []*mediarec.Item, origins []origin) (batchResult, error) {
 	var body bytes.Buffer
 	for _, it := range items {
-		b, err := json.Marshal(wireItem{
-			ExternalID: it.ExternalID, Type: it.Type, Title: it.Title, Description: it.Description,
-			// Empty lists go out as [] so that an update clears them.
-			Genres: orEmpty(it.Genres), Tags: orEmpty(it.Tags), Creators: orEmpty(it.Creators),
-			Year: it.Year, Language: it.Language,
-		})
+		b, err := MarshalItem(it)
 		if err != nil {
 			return batchResult{}, err
 		}
@@ -237,13 +222,6 @@ func sendBatch(ctx context.Context, opts Options, items []*mediarec.Item, origin
 		case <-t.C:
 		}
 	}
-}
-
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // retryableError is a failure that may pass on a later attempt; after is the
@@ -315,8 +293,8 @@ func statusError(resp *http.Response, data []byte) error {
 		for _, fe := range p.Errors {
 			msg += "; " + fe.Field + ": " + fe.Message
 		}
-	} else if len(msg) > 200 {
-		msg = msg[:200] + "…"
+	} else if r := []rune(msg); len(r) > 200 {
+		msg = string(r[:200]) + "…" // an HTML error page, say
 	}
 	if msg == "" {
 		return fmt.Errorf("server answered %s", resp.Status)

@@ -24,11 +24,11 @@ func readJSONL(path string, fn func(Record) error) error {
 	return decodeJSONL(path, f, fn)
 }
 
-// decodeJSONL reads JSON Lines from r; path only names the source.
-func decodeJSONL(path string, f io.Reader, fn func(Record) error) error {
+// decodeJSONL reads JSON Lines from src; path only names the source.
+func decodeJSONL(path string, src io.Reader, fn func(Record) error) error {
 	// ReadBytes rather than bufio.Scanner: a long description must not make
 	// the whole file fail on Scanner's token limit.
-	r := skipBOM(f)
+	r := skipBOM(src)
 	for line := 1; ; line++ {
 		b, err := r.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -38,7 +38,7 @@ func decodeJSONL(path string, f io.Reader, fn func(Record) error) error {
 			rec := Record{Source: path, Line: line}
 			var item mediarec.Item
 			if uerr := json.Unmarshal(b, &item); uerr != nil {
-				rec.Err = errorf("", "invalid JSON: %v", uerr)
+				rec.Err = errorf("", "invalid JSON: %w", uerr)
 			} else {
 				rec.Item = &item
 			}
@@ -50,6 +50,45 @@ func decodeJSONL(path string, f io.Reader, fn func(Record) error) error {
 			return nil
 		}
 	}
+}
+
+// MarshalItem returns item as one line of the jsonl format, without the
+// newline: only the fields a client may set, as Read("jsonl") reads them and
+// POST /v1/items/batch accepts them. Empty lists are written as [], so that
+// sending the line as an update clears them.
+func MarshalItem(item *mediarec.Item) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "Q&A" stays readable in a file
+	err := enc.Encode(wireItem{
+		ExternalID: item.ExternalID, Type: item.Type, Title: item.Title, Description: item.Description,
+		Genres: orEmpty(item.Genres), Tags: orEmpty(item.Tags), Creators: orEmpty(item.Creators),
+		Year: item.Year, Language: item.Language,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal item %q: %w", item.ExternalID, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// wireItem holds the fields a client may set; the server owns the rest.
+type wireItem struct {
+	ExternalID  string            `json:"external_id,omitempty"`
+	Type        mediarec.ItemType `json:"type"`
+	Title       string            `json:"title"`
+	Description string            `json:"description"`
+	Genres      []string          `json:"genres"`
+	Tags        []string          `json:"tags"`
+	Creators    []string          `json:"creators"`
+	Year        int               `json:"year,omitempty"`
+	Language    string            `json:"language,omitempty"`
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // readCSV reads a CSV file whose header names the columns with the API's

@@ -38,6 +38,37 @@ func TestReadJSONL(t *testing.T) {
 	}
 }
 
+func TestMarshalItem(t *testing.T) {
+	tests := []struct {
+		name string
+		item *mediarec.Item
+		want string
+	}{
+		{
+			name: "server fields left out, empty lists kept",
+			item: &mediarec.Item{ID: 7, ExternalID: "x:1", Type: mediarec.TypeMovie, Title: "Q&A", EmbeddingStatus: mediarec.EmbeddingDone},
+			want: `{"external_id":"x:1","type":"movie","title":"Q&A","description":"","genres":[],"tags":[],"creators":[]}`,
+		},
+		{
+			name: "every field",
+			item: &mediarec.Item{Type: mediarec.TypeBook, Title: "Dune", Description: "Spice.", Genres: []string{"Sci-Fi"},
+				Tags: []string{"desert"}, Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en"},
+			want: `{"type":"book","title":"Dune","description":"Spice.","genres":["Sci-Fi"],"tags":["desert"],"creators":["Frank Herbert"],"year":1965,"language":"en"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MarshalItem(tt.item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("MarshalItem = %s\nwant           %s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestReadCSV(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -30,23 +30,27 @@ type Record struct {
 // readFunc reads one source path and calls fn for every record.
 type readFunc func(path string, fn func(Record) error) error
 
-var readers = map[string]readFunc{
-	"movielens": readMovieLens,
-	"goodbooks": readGoodbooks,
-	"tmdb":      readTMDB,
-	"podcasts":  readPodcasts,
-	"jsonl":     readJSONL,
-	"csv":       readCSV,
+// Formats returns the format names Read and Run accept.
+func Formats() []string {
+	return []string{"movielens", "goodbooks", "tmdb", "podcasts", "jsonl", "csv"}
 }
 
-// Formats returns the names accepted by Read and Run, sorted.
-func Formats() []string {
-	names := make([]string, 0, len(readers))
-	for name := range readers {
-		names = append(names, name)
+func reader(format string) readFunc {
+	switch format {
+	case "movielens":
+		return readMovieLens
+	case "goodbooks":
+		return readGoodbooks
+	case "tmdb":
+		return readTMDB
+	case "podcasts":
+		return readPodcasts
+	case "jsonl":
+		return readJSONL
+	case "csv":
+		return readCSV
 	}
-	sort.Strings(names)
-	return names
+	return nil
 }
 
 // Read reads every path in the given format and calls fn once per record, in
@@ -57,8 +61,8 @@ func Formats() []string {
 // is the data set directory; tmdb and podcasts accept the directory or the
 // file.
 func Read(format string, paths []string, fn func(Record) error) error {
-	read, ok := readers[format]
-	if !ok {
+	read := reader(format)
+	if read == nil {
 		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 	}
 	for _, path := range paths {
@@ -74,6 +78,7 @@ func Read(format string, paths []string, fn func(Record) error) error {
 type fieldError struct {
 	Field   string
 	Message string
+	cause   error
 }
 
 func (e *fieldError) Error() string {
@@ -83,8 +88,12 @@ func (e *fieldError) Error() string {
 	return e.Field + ": " + e.Message
 }
 
+func (e *fieldError) Unwrap() error { return e.cause }
+
+// errorf returns a *fieldError; a %w verb in format sets its cause.
 func errorf(field, format string, args ...any) error {
-	return &fieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	return &fieldError{Field: field, Message: err.Error(), cause: errors.Unwrap(err)}
 }
 
 // fileIn lets the single-file formats take either the data set directory or
@@ -165,7 +174,7 @@ func (c *csvFile) each(fn func(row []string, line int, err error) error) error {
 		case errors.Is(err, io.EOF):
 			return nil
 		case errors.As(err, &perr):
-			err = fn(nil, perr.StartLine, errorf("", "malformed CSV: %v", perr.Err))
+			err = fn(nil, perr.StartLine, errorf("", "malformed CSV: %w", perr.Err))
 		case err != nil:
 			return fmt.Errorf("%s: %w", c.path, err)
 		default:

@@ -92,8 +92,13 @@ func TestRead(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	want := []string{"csv", "goodbooks", "jsonl", "movielens", "podcasts", "tmdb"}
+	want := []string{"movielens", "goodbooks", "tmdb", "podcasts", "jsonl", "csv"}
 	if diff := cmp.Diff(want, Formats()); diff != "" {
 		t.Errorf("Formats() mismatch (-want +got):\n%s", diff)
+	}
+	for _, f := range Formats() {
+		if reader(f) == nil {
+			t.Errorf("format %q has no reader", f)
+		}
 	}
 }

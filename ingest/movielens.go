@@ -134,8 +134,9 @@ var articles = map[string]bool{
 // movieLensTitle turns a MovieLens title such as "Matrix, The (1999)" into
 // "The Matrix" and 1999. The article is moved back to the front of the main
 // title and of each alternate title in parentheses, so "Postman, The
-// (Postino, Il) (1994)" reads "The Postman (Il Postino)". A title without a
-// trailing year gets year 0.
+// (Postino, Il) (1994)" reads "The Postman (Il Postino)" and "Macbeth
+// (a.k.a. Tragedy of Macbeth, The)" reads "Macbeth (a.k.a. The Tragedy of
+// Macbeth)". A title without a trailing year gets year 0.
 func movieLensTitle(s string) (string, int) {
 	s = normSpace(s)
 	year := 0
@@ -157,7 +158,13 @@ func movieLensTitle(s string) (string, int) {
 	b.WriteString(frontArticle(s))
 	for i := len(alts) - 1; i >= 0; i-- {
 		b.WriteString(" (")
-		b.WriteString(frontArticle(alts[i]))
+		// In "(a.k.a. Gates of Hell, The)" the article belongs after the
+		// prefix: "(a.k.a. The Gates of Hell)".
+		alt, aka := strings.CutPrefix(alts[i], "a.k.a. ")
+		if aka {
+			b.WriteString("a.k.a. ")
+		}
+		b.WriteString(frontArticle(alt))
 		b.WriteString(")")
 	}
 	return b.String(), year

@@ -136,7 +136,12 @@ func TestMovieLensTitle(t *testing.T) {
 		{name: "elided article", in: "School of Flesh, The (École de la chair, L') (1998)", wantTitle: "The School of Flesh (L'École de la chair)", wantYear: 1998},
 		{name: "only alternate", in: "Hate (Haine, La) (1995)", wantTitle: "Hate (La Haine)", wantYear: 1995},
 		{name: "aka kept", in: "Seven (a.k.a. Se7en) (1995)", wantTitle: "Seven (a.k.a. Se7en)", wantYear: 1995},
+		{name: "aka with article", in: "Macbeth (a.k.a. Tragedy of Macbeth, The) (1971)", wantTitle: "Macbeth (a.k.a. The Tragedy of Macbeth)", wantYear: 1971},
+		{name: "aka and alternate", in: "Dream of Light (a.k.a. Quince Tree Sun, The) (Sol del membrillo, El) (1992)",
+			wantTitle: "Dream of Light (a.k.a. The Quince Tree Sun) (El Sol del membrillo)", wantYear: 1992},
 		{name: "comma not an article", in: "Paris, Texas (1984)", wantTitle: "Paris, Texas", wantYear: 1984},
+		{name: "comma inside title", in: "Good, the Bad and the Ugly, The (Buono, il brutto, il cattivo, Il) (1966)",
+			wantTitle: "The Good, the Bad and the Ugly (Il Buono, il brutto, il cattivo)", wantYear: 1966},
 		{name: "I as a word", in: "Honey, I Shrunk the Kids (1989)", wantTitle: "Honey, I Shrunk the Kids", wantYear: 1989},
 		{name: "trailing space", in: "Runaway Brain (1995) ", wantTitle: "Runaway Brain", wantYear: 1995},
 		{name: "year range", in: "Death Note: Desu nôto (2006–2007)", wantTitle: "Death Note: Desu nôto", wantYear: 2006},
@@ -158,13 +163,13 @@ func TestMovieLensTitle(t *testing.T) {
 func FuzzMovieLensTitle(f *testing.F) {
 	for _, s := range []string{
 		"Matrix, The (1999)", "Postman, The (Postino, Il) (1994)", "Babylon 5", "(1999)",
-		"School of Flesh, The (École de la chair, L') (1998)", "((()", ")", ", The", "x, L' (2000–)",
+		"School of Flesh, The (École de la chair, L') (1998)", "((()", ")", ", The", "x, L' (2000–)", "00000\xe5, The(0001)",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		title, year := movieLensTitle(in)
-		if year != 0 && (year < 1000 || year > 9999) {
+		if year < 0 || year > 9999 {
 			t.Errorf("movieLensTitle(%q) year = %d", in, year)
 		}
 		if title != strings.TrimSpace(title) {

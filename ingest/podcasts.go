@@ -75,7 +75,7 @@ func podcastItem(raw json.RawMessage) (*mediarec.Item, error) {
 		Link        string `json:"link"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, errorf("", "not a podcast object: %v", err)
+		return nil, errorf("", "not a podcast object: %w", err)
 	}
 	m := appleID.FindStringSubmatch(p.Link)
 	if m == nil {

@@ -79,7 +79,7 @@ func tmdbNames(c *csvFile, row []string, col string) ([]string, error) {
 		Name string `json:"name"`
 	}
 	if err := json.Unmarshal([]byte(cell), &objs); err != nil {
-		return nil, errorf(col, "not a JSON array of {id, name}: %v", err)
+		return nil, errorf(col, "not a JSON array of {id, name}: %w", err)
 	}
 	names := make([]string, 0, len(objs))
 	for _, o := range objs {

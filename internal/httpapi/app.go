@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -100,9 +101,11 @@ func observe(log *slog.Logger, m *metrics, handle fiber.ErrorHandler) fiber.Hand
 		if status == fiber.StatusNotFound && route == "/" {
 			route = "unmatched"
 		}
-		statusText := strconv.Itoa(status)
-		m.requests.WithLabelValues(c.Method(), route, statusText).Inc()
-		m.latency.WithLabelValues(c.Method(), route, statusText).Observe(elapsed.Seconds())
+		// Fiber's strings point into buffers it reuses after the handler;
+		// the metric keeps its labels, so it gets a copy.
+		method, statusText := strings.Clone(c.Method()), strconv.Itoa(status)
+		m.requests.WithLabelValues(method, route, statusText).Inc()
+		m.latency.WithLabelValues(method, route, statusText).Observe(elapsed.Seconds())
 		log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(c)), slog.String("method", c.Method()),
 			slog.String("path", c.Path()), slog.String("route", route), slog.Int("status", status),

@@ -90,7 +90,6 @@ func (p Problem) withTitle() Problem {
 	return p
 }
 
-
 func detailOf(ferr *fiber.Error) string {
 	switch ferr.Code {
 	case fiber.StatusNotFound:

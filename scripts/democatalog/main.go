@@ -1,7 +1,9 @@
 // Command democatalog builds the demo catalog embedded by package demo.
 //
-// It reads the shared data sets and writes demo/catalog.jsonl.gz: every
-// MovieLens ml-latest-small movie, the most-rated goodbooks-10k books and the
+// It reads the shared data sets with package ingest, the same readers as
+// "mediarec ingest", and writes demo/catalog.jsonl.gz: every MovieLens
+// ml-latest-small movie with the hand-written additions of
+// demo/movie-extras.jsonl, the most-rated goodbooks-10k books and the
 // hand-written podcasts of demo/podcasts.jsonl, one item per line. The output
 // is deterministic: the same input gives a byte-identical file.
 //
@@ -18,24 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"mediarec"
+	"mediarec/ingest"
 )
-
-// record is one catalog line: the content fields of mediarec.Item and no
-// more, so that the catalog can be ingested as is.
-type record struct {
-	ExternalID  string            `json:"external_id"`
-	Type        mediarec.ItemType `json:"type"`
-	Title       string            `json:"title"`
-	Description string            `json:"description,omitempty"`
-	Genres      []string          `json:"genres,omitempty"`
-	Tags        []string          `json:"tags,omitempty"`
-	Creators    []string          `json:"creators,omitempty"`
-	Year        int               `json:"year,omitempty"`
-	Language    string            `json:"language,omitempty"`
-}
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
@@ -48,21 +36,17 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("democatalog", flag.ContinueOnError)
 	dataDir := fs.String("data", "../shared/data", "directory holding the shared data sets")
 	outDir := fs.String("out", "demo", "demo package directory: reads podcasts.jsonl and movie-extras.jsonl, writes catalog.jsonl.gz")
-	books := fs.Int("books", 2000, "number of goodbooks-10k books to keep, most rated first")
+	nBooks := fs.Int("books", 2000, "number of goodbooks-10k books to keep, most rated first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
 	movieLensDir := filepath.Join(*dataDir, "movielens-ml-latest-small")
-	extras, err := readMovieExtras(filepath.Join(*outDir, "movie-extras.jsonl"))
+	movies, err := readMovies(movieLensDir, filepath.Join(*outDir, "movie-extras.jsonl"))
 	if err != nil {
 		return err
 	}
-	movies, err := readMovieLens(movieLensDir, extras)
-	if err != nil {
-		return err
-	}
-	bookRecords, err := readGoodbooks(filepath.Join(*dataDir, "goodbooks-10k"), *books)
+	books, err := readBooks(filepath.Join(*dataDir, "goodbooks-10k"), *nBooks)
 	if err != nil {
 		return err
 	}
@@ -71,7 +55,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 
-	all := append(append(movies, bookRecords...), podcasts...)
+	all := slices.Concat(movies, books, podcasts)
 	data, err := encodeCatalog(all)
 	if err != nil {
 		return err
@@ -89,8 +73,8 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	counts := map[mediarec.ItemType]int{}
-	for _, r := range all {
-		counts[r.Type]++
+	for _, it := range all {
+		counts[it.Type]++
 	}
 	for _, t := range mediarec.ItemTypes {
 		fmt.Fprintf(stdout, "%-12s %6d\n", t, counts[t])
@@ -99,28 +83,71 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// encodeCatalog validates the records and returns them as gzipped JSON Lines.
-// The gzip header carries no name and no time, so the bytes depend only on
-// the records.
-func encodeCatalog(records []record) ([]byte, error) {
+// readAll reads a data set directory with ingest. Any bad row fails the
+// build: the demo catalog is made from known data and must be complete.
+func readAll(format, dir string) ([]*mediarec.Item, error) {
+	var items []*mediarec.Item
+	err := ingest.Read(format, []string{dir}, func(r ingest.Record) error {
+		if r.Err != nil {
+			return fmt.Errorf("%s:%d: %w", r.Source, r.Line, r.Err)
+		}
+		items = append(items, r.Item)
+		return nil
+	})
+	return items, err
+}
+
+// decodeLines calls fn with each non-blank line of a hand-edited JSON Lines
+// file decoded into a T. Unknown fields are refused, so that a misspelt key
+// is an error rather than a silently missing value.
+func decodeLines[T any](path string, fn func(T) error) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		var v T
+		err := dec.Decode(&v)
+		if err == nil {
+			err = fn(v)
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+	}
+	return nil
+}
+
+// encodeCatalog validates the items and returns them as gzipped JSON Lines
+// in the shape "mediarec ingest --format jsonl" sends, so that the catalog
+// loads as is. The gzip header carries no name and no time, so the bytes
+// depend only on the items.
+func encodeCatalog(items []*mediarec.Item) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
 		return nil, err
 	}
-	enc := json.NewEncoder(zw)
-	enc.SetEscapeHTML(false)
-	seen := make(map[string]bool, len(records))
-	for _, r := range records {
-		if err := checkRecord(r); err != nil {
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if err := checkItem(it); err != nil {
 			return nil, err
 		}
-		if seen[r.ExternalID] {
-			return nil, fmt.Errorf("duplicate external_id %q", r.ExternalID)
+		if seen[it.ExternalID] {
+			return nil, fmt.Errorf("duplicate external_id %q", it.ExternalID)
 		}
-		seen[r.ExternalID] = true
-		if err := enc.Encode(r); err != nil {
-			return nil, fmt.Errorf("encode %s: %w", r.ExternalID, err)
+		seen[it.ExternalID] = true
+		line, err := ingest.MarshalItem(it)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := zw.Write(append(line, '\n')); err != nil {
+			return nil, err
 		}
 	}
 	if err := zw.Close(); err != nil {
@@ -129,9 +156,9 @@ func encodeCatalog(records []record) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// checkRecord applies the limits of mediarec.Item, so that every line of the
+// checkItem applies the limits of mediarec.Item, so that every line of the
 // catalog ingests without a validation error.
-func checkRecord(r record) error {
+func checkItem(r *mediarec.Item) error {
 	switch {
 	case r.ExternalID == "" || len(r.ExternalID) > 200:
 		return fmt.Errorf("bad external_id %q", r.ExternalID)
@@ -156,19 +183,4 @@ func checkRecord(r record) error {
 		}
 	}
 	return nil
-}
-
-// cleanSpace trims s and collapses runs of white space to one space.
-func cleanSpace(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// appendUnique appends the entries of add that are not in list yet.
-func appendUnique(list []string, add ...string) []string {
-	for _, s := range add {
-		if !slices.Contains(list, s) {
-			list = append(list, s)
-		}
-	}
-	return list
 }

@@ -2,126 +2,162 @@ package main
 
 import (
 	"bytes"
-	"slices"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"mediarec"
 )
 
-func TestParseMovieTitle(t *testing.T) {
+// TestCatalogIsUpToDate rebuilds the catalog from the shared data sets and
+// compares it with the one package demo embeds, so that a change to the
+// ingest readers or to the hand-written files cannot leave it stale.
+func TestCatalogIsUpToDate(t *testing.T) {
+	data := filepath.Join("..", "..", "..", "shared", "data")
+	if _, err := os.Stat(data); err != nil {
+		t.Skipf("shared data sets not found: %v", err)
+	}
+	out := t.TempDir()
+	for _, name := range []string{"podcasts.jsonl", "movie-extras.jsonl"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "demo", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run([]string{"-data", data, "-out", out}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"catalog.jsonl.gz", "movielens-README.txt"} {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("..", "..", "demo", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("demo/%s is stale; regenerate it with: go run ./scripts/democatalog -data ../shared/data -out demo", name)
+		}
+	}
+}
+
+func TestAddExtra(t *testing.T) {
 	tests := []struct {
-		name, raw, title string
-		year             int
+		name  string
+		item  mediarec.Item
+		extra movieExtra
+		want  mediarec.Item
 	}{
-		{name: "plain", raw: "Toy Story (1995)", title: "Toy Story", year: 1995},
-		{name: "the", raw: "Matrix, The (1999)", title: "The Matrix", year: 1999},
-		{name: "a", raw: "Brief History of Time, A (1991)", title: "A Brief History of Time", year: 1991},
-		{name: "an", raw: "Inconvenient Truth, An (2006)", title: "An Inconvenient Truth", year: 2006},
-		{name: "alternative title", raw: "Boot, Das (Boat, The) (1981)", title: "Das Boot (The Boat)", year: 1981},
-		{name: "elided article", raw: "Atalante, L' (1934)", title: "L'Atalante", year: 1934},
-		{name: "aka", raw: "Dream of Light (a.k.a. Quince Tree Sun, The) (Sol del membrillo, El) (1992)",
-			title: "Dream of Light (a.k.a. The Quince Tree Sun) (El Sol del membrillo)", year: 1992},
-		{name: "comma inside title", raw: "Good, the Bad and the Ugly, The (Buono, il brutto, il cattivo, Il) (1966)",
-			title: "The Good, the Bad and the Ugly (Il Buono, il brutto, il cattivo)", year: 1966},
-		{name: "year range", raw: "Death Note: Desu nôto (2006–2007)", title: "Death Note: Desu nôto", year: 2006},
-		{name: "no year", raw: "Babylon 5", title: "Babylon 5"},
-		{name: "comma not an article", raw: "Paris, Texas (1984)", title: "Paris, Texas", year: 1984},
+		{
+			name:  "tags first, no repeats",
+			item:  mediarec.Item{Type: mediarec.TypeDocumentary, Genres: []string{"Documentary"}, Tags: []string{"titanic"}, Year: 2003},
+			extra: movieExtra{Tags: []string{"titanic", "ocean"}, Year: 1900},
+			want:  mediarec.Item{Type: mediarec.TypeDocumentary, Genres: []string{"Documentary"}, Tags: []string{"titanic", "ocean"}, Year: 2003},
+		},
+		{
+			name:  "genre makes a documentary, year fills a gap",
+			item:  mediarec.Item{Type: mediarec.TypeMovie},
+			extra: movieExtra{Genres: []string{"Documentary"}, Tags: []string{"space"}, Year: 1980},
+			want:  mediarec.Item{Type: mediarec.TypeDocumentary, Genres: []string{"Documentary"}, Tags: []string{"space"}, Year: 1980},
+		},
+		{
+			name:  "capped",
+			item:  mediarec.Item{Type: mediarec.TypeMovie, Tags: strings.Fields("a b c d e f g h i j k l m n o")},
+			extra: movieExtra{Tags: []string{"x"}},
+			want:  mediarec.Item{Type: mediarec.TypeMovie, Tags: strings.Fields("x a b c d e f g h i j k l m n")},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			title, year := parseMovieTitle(tt.raw)
-			if title != tt.title || year != tt.year {
-				t.Errorf("parseMovieTitle(%q) = %q, %d; want %q, %d", tt.raw, title, year, tt.title, tt.year)
+			addExtra(&tt.item, tt.extra)
+			if diff := cmp.Diff(tt.want, tt.item); diff != "" {
+				t.Errorf("addExtra mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestIsShelfNoise(t *testing.T) {
-	tests := []struct {
-		shelf string
-		noise bool
-	}{
-		{"to-read", true}, {"currently-reading", true}, {"favorites", true},
-		{"all-time-favourites", true}, {"owned", true}, {"books-i-own", true},
-		{"kindle", true}, {"ebooks", true}, {"library", true}, {"default", true},
-		{"my-books", true}, {"wish-list", true}, {"2015-reads", true},
-		{"read-in-2016", true}, {"5-stars", true}, {"to-buy", true},
-		{"book-club", true}, {"1001-books", true}, {"clàssics", true},
-		{"sci-fi-fantasy", true},
-		{"fantasy", false}, {"science-fiction", false}, {"space-opera", false},
-		{"historical-fiction", false}, {"19th-century", false}, {"young-adult", false},
+func TestTopRated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "books.csv")
+	csv := "book_id,goodreads_book_id,ratings_count\n1,10,500\n2,20,900\n3,30,500\n4,40,100\n"
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.shelf, func(t *testing.T) {
-			if got := isShelfNoise(tt.shelf); got != tt.noise {
-				t.Errorf("isShelfNoise(%q) = %v, want %v", tt.shelf, got, tt.noise)
-			}
-		})
+	got, err := topRated(path, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Equal counts keep the file order.
+	want := map[string]int{"goodreads:20": 0, "goodreads:10": 1, "goodreads:30": 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("topRated mismatch (-want +got):\n%s", diff)
 	}
 }
 
-func TestRankShelves(t *testing.T) {
-	shelves := map[string]int{
-		"to-read": 900, "sci-fi": 50, "science-fiction": 40, "stephen-king": 30,
-		"horror": 20, "fantasy": 4, "owned": 100,
+func TestDecodeLinesRefusesUnknownFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "extras.jsonl")
+	if err := os.WriteFile(path, []byte("{\"movie_id\":1}\n\n{\"movie_id\":2,\"tag\":[\"x\"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	ranked, counts := rankShelves(shelves, []string{"Stephen King"})
-	want := []string{"science-fiction", "horror", "fantasy"}
-	if !slices.Equal(ranked, want) {
-		t.Fatalf("rankShelves = %q, want %q", ranked, want)
-	}
-	// fantasy has 4 of 90 readers, under the 1/20 share a genre needs.
-	if got, want := shelfGenres(ranked, counts), []string{"Sci-Fi", "Horror"}; !slices.Equal(got, want) {
-		t.Errorf("shelfGenres = %q, want %q", got, want)
+	err := decodeLines(path, func(movieExtra) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), ":3:") || !strings.Contains(err.Error(), `"tag"`) {
+		t.Errorf("decodeLines error = %v, want line 3, unknown field \"tag\"", err)
 	}
 }
 
 func TestEncodeCatalogIsDeterministic(t *testing.T) {
-	records := []record{
+	items := []*mediarec.Item{
 		{ExternalID: "movielens:1", Type: mediarec.TypeMovie, Title: "Toy Story", Year: 1995},
 		{ExternalID: "demo-podcast:x", Type: mediarec.TypePodcast, Title: "X & Y", Tags: []string{"a"}},
 	}
-	a, err := encodeCatalog(records)
+	a, err := encodeCatalog(items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := encodeCatalog(records)
+	b, err := encodeCatalog(items)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, b) {
-		t.Error("two encodings of the same records differ")
+		t.Error("two encodings of the same items differ")
 	}
-	if _, err := encodeCatalog(append(records, records[0])); err == nil {
+	if _, err := encodeCatalog(append(items, items[0])); err == nil {
 		t.Error("duplicate external_id accepted")
 	}
 }
 
 func TestCheckPodcast(t *testing.T) {
-	good := record{
+	good := mediarec.Item{
 		ExternalID: "demo-podcast:x", Type: mediarec.TypePodcast, Title: "X",
 		Description: "About x.", Creators: []string{"Someone"}, Genres: []string{"Science"},
 		Tags: []string{"a", "b", "c"}, Language: "en",
 	}
 	tests := []struct {
 		name  string
-		edit  func(*record)
+		edit  func(*mediarec.Item)
 		valid bool
 	}{
-		{name: "valid", edit: func(*record) {}, valid: true},
-		{name: "wrong type", edit: func(r *record) { r.Type = mediarec.TypeBook }},
-		{name: "bad id", edit: func(r *record) { r.ExternalID = "x" }},
-		{name: "no description", edit: func(r *record) { r.Description = "" }},
-		{name: "unknown genre", edit: func(r *record) { r.Genres = []string{"Space"} }},
-		{name: "too few tags", edit: func(r *record) { r.Tags = []string{"a"} }},
-		{name: "not english", edit: func(r *record) { r.Language = "fr" }},
+		{name: "valid", edit: func(*mediarec.Item) {}, valid: true},
+		{name: "wrong type", edit: func(r *mediarec.Item) { r.Type = mediarec.TypeBook }},
+		{name: "bad id", edit: func(r *mediarec.Item) { r.ExternalID = "x" }},
+		{name: "no description", edit: func(r *mediarec.Item) { r.Description = "" }},
+		{name: "unknown genre", edit: func(r *mediarec.Item) { r.Genres = []string{"Space"} }},
+		{name: "too few tags", edit: func(r *mediarec.Item) { r.Tags = []string{"a"} }},
+		{name: "not english", edit: func(r *mediarec.Item) { r.Language = "fr" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := good
 			tt.edit(&r)
-			if err := checkPodcast(r); (err == nil) != tt.valid {
+			if err := checkPodcast(&r); (err == nil) != tt.valid {
 				t.Errorf("checkPodcast: %v, want valid=%v", err, tt.valid)
 			}
 		})

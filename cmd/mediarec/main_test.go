@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mediarec/internal/postgres/pgtest"
+)
+
+// movieLensDir is the real data set beside the repository.
+const movieLensDir = "../../../shared/data/movielens-ml-latest-small"
+
+// MustRunMain starts a server on a free loopback port with the given
+// environment and stops it when the test ends.
+func MustRunMain(tb testing.TB, env map[string]string) *Main {
+	tb.Helper()
+	m := NewMain("serve", io.Discard)
+	args := []string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}
+	if err := m.ParseConfig(args, func(k string) string { return env[k] }, io.Discard); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		cancel()
+		m.Close()
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("run: %v", err)
+		}
+		if err := m.Close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	return m
+}
+
+// stores lists the catalog stores every end-to-end test runs against.
+func stores(t *testing.T) map[string]func(t *testing.T) map[string]string {
+	return map[string]func(t *testing.T) map[string]string{
+		"sqlite": func(t *testing.T) map[string]string { return nil },
+		"postgres": func(t *testing.T) map[string]string {
+			return map[string]string{"CATALOG_DATABASE_URL": pgtest.NewDatabase(t)}
+		},
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(body)
+}
+
+func TestOperationsRoutes(t *testing.T) {
+	for name, env := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := MustRunMain(t, env(t))
+			for _, path := range []string{"/healthz", "/readyz", "/"} {
+				if status, body := get(t, m.URL()+path); status != 200 {
+					t.Fatalf("GET %s = %d: %s", path, status, body)
+				}
+			}
+			for range 3 {
+				res, err := http.Post(m.URL()+"/v1/items", "application/json", strings.NewReader(`{}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+			}
+			status, body := get(t, m.URL()+"/metrics")
+			for _, want := range []string{
+				`http_requests_total{method="GET",route="/readyz",status="200"} 1`,
+				`http_requests_total{method="POST",route="/v1/items",status="400"} 3`,
+			} {
+				if status != 200 || !strings.Contains(body, want) {
+					t.Fatalf("metrics (%d) lack %s:\n%.3000s", status, want, body)
+				}
+			}
+			// Label values must not alias the server's reused buffers.
+			for _, line := range strings.Split(body, "\n") {
+				if method, ok := strings.CutPrefix(line, `http_requests_total{method="`); ok && !strings.HasPrefix(method, `GET"`) && !strings.HasPrefix(method, `POST"`) {
+					t.Fatalf("garbled method label: %s", line)
+				}
+			}
+		})
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantCode int
+		wantErr  string
+	}{
+		{"no command", nil, nil, 2, "Usage"},
+		{"unknown command", []string{"frobnicate"}, nil, 2, "unknown command"},
+		{"later service", []string{"recs"}, nil, 2, "not yet available"},
+		{"bad flag", []string{"serve", "--nope"}, nil, 2, "flag provided but not defined"},
+		{"invalid config", []string{"serve", "--addr", "0.0.0.0:0"}, nil, 2, "MEDIAREC_ADMIN_TOKEN"},
+		{"invalid env", []string{"catalog"}, map[string]string{"DATABASE_URL": "mysql://db"}, 2, "want postgres"},
+		{"ingest without format", []string{"ingest", "x"}, nil, 2, "Usage"},
+		{"ingest unknown format", []string{"ingest", "--format", "xml", "x"}, nil, 1, "unknown format"},
+		{"help", []string{"help"}, nil, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &stdout, &stderr)
+			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestIngestMovieLens(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
+		t.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
+	}
+	for name, env := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := MustRunMain(t, env(t))
+			ingestArgs := []string{"ingest", "--quiet", "--server", m.URL(), "--format", "movielens", movieLensDir}
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), ingestArgs, func(string) string { return "" }, &out, &errOut); code != 0 {
+				t.Fatalf("first ingest exit %d: %s %s", code, out.String(), errOut.String())
+			}
+			if !strings.HasPrefix(out.String(), "9742 items: 9742 created, 0 updated, 0 unchanged, 0 failed") {
+				t.Fatalf("first ingest: %s", out.String())
+			}
+			out.Reset()
+			if code := run(context.Background(), ingestArgs, func(string) string { return "" }, &out, &errOut); code != 0 {
+				t.Fatalf("second ingest exit %d: %s", code, errOut.String())
+			}
+			if !strings.HasPrefix(out.String(), "9742 items: 0 created, 0 updated, 9742 unchanged, 0 failed") {
+				t.Fatalf("second ingest: %s", out.String())
+			}
+			status, body := get(t, m.URL()+"/v1/items?type=documentary&limit=500")
+			if status != 200 || strings.Count(body, `"type":"documentary"`) < 400 || strings.Contains(body, `"type":"movie"`) {
+				t.Fatalf("documentaries (%d): %.500s", status, body)
+			}
+		})
+	}
+}
