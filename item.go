@@ -49,8 +49,12 @@ type Item struct {
 	Year            int             `json:"year,omitempty" validate:"omitempty,min=-3000,max=2100"`
 	Language        string          `json:"language,omitempty" validate:"max=35"`
 	EmbeddingStatus EmbeddingStatus `json:"embedding_status"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	// EmbeddingError says why the last embedding failed.
+	EmbeddingError string `json:"embedding_error,omitempty"`
+	// Version counts content changes; embeddings are matched to it.
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // SameContent reports whether a and b carry the same user-visible content,

@@ -34,6 +34,21 @@ type Store interface {
 	UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error)
 }
 
+// ChangeStore is the outbox side of a store: the entries every item write
+// leaves, and the embedding results that come back.
+type ChangeStore interface {
+	// FindChanges returns up to limit outbox entries, oldest first.
+	FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error)
+	// DeleteChanges removes published entries.
+	DeleteChanges(ctx context.Context, seqs []int64) error
+	// FindItemsByIDs returns the items that exist among ids.
+	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
+	// SetEmbeddingStatus records a result unless it is for an older version.
+	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
+	// CountEmbeddingStatus counts items per embedding status.
+	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
+}
+
 // Page limits of FindItems.
 const (
 	DefaultLimit = 50

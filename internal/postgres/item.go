@@ -20,7 +20,7 @@ const upsertChunk = 1000
 // itemColumns reads an item back in the shape of mediarec.Item: NULL external
 // ids and years become the zero values the domain uses.
 const itemColumns = `id, coalesce(external_id, ''), type, title, description, genres, tags,
-	creators, coalesce(year, 0), language, embedding_status, created_at, updated_at`
+	creators, coalesce(year, 0), language, embedding_status, embedding_error, version, created_at, updated_at`
 
 // upsertSQL inserts an item or, when its external id exists and its content
 // differs, replaces the content. Unchanged rows are not touched, so they keep
@@ -31,7 +31,7 @@ ON CONFLICT (external_id) DO UPDATE SET
 	type = excluded.type, title = excluded.title, description = excluded.description,
 	genres = excluded.genres, tags = excluded.tags, creators = excluded.creators,
 	year = excluded.year, language = excluded.language,
-	embedding_status = 'pending', version = items.version + 1, updated_at = now()
+	embedding_status = 'pending', embedding_error = '', version = items.version + 1, updated_at = now()
 WHERE (items.type, items.title, items.description, items.genres, items.tags, items.creators, items.year, items.language)
 	IS DISTINCT FROM
 	(excluded.type, excluded.title, excluded.description, excluded.genres, excluded.tags, excluded.creators, excluded.year, excluded.language)
@@ -100,10 +100,14 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 // CreateItem stores a new item and sets its ID, timestamps and pending
 // embedding status. It returns ECONFLICT when the external id is taken.
 func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) error {
-	err := s.db.Pool.QueryRow(ctx, `INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language)
-		VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9)
-		RETURNING id, embedding_status, created_at, updated_at`, contentArgs(item)...,
-	).Scan(&item.ID, &item.EmbeddingStatus, &item.CreatedAt, &item.UpdatedAt)
+	// One statement writes the item and its outbox entry atomically.
+	err := s.db.Pool.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language)
+			VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9)
+			RETURNING id, version, embedding_status, created_at, updated_at
+		), out AS (INSERT INTO outbox (item_id, version) SELECT id, version FROM ins)
+		SELECT id, version, embedding_status, created_at, updated_at FROM ins`, contentArgs(item)...,
+	).Scan(&item.ID, &item.Version, &item.EmbeddingStatus, &item.CreatedAt, &item.UpdatedAt)
 	if isUniqueViolation(err) {
 		return externalIDTaken(item.ExternalID)
 	} else if err != nil {
@@ -137,13 +141,16 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 
 	rows, _ := tx.Query(ctx, `UPDATE items SET external_id = nullif($1, ''), type = $2, title = $3,
 		description = $4, genres = $5, tags = $6, creators = $7, year = nullif($8, 0), language = $9,
-		embedding_status = 'pending', version = version + 1, updated_at = now()
+		embedding_status = 'pending', embedding_error = '', version = version + 1, updated_at = now()
 		WHERE id = $10 RETURNING `+itemColumns, append(contentArgs(&item), id)...)
 	updated, err := pgx.CollectExactlyOneRow(rows, scanItem)
 	if isUniqueViolation(err) {
 		return nil, externalIDTaken(item.ExternalID)
 	} else if err != nil {
 		return nil, fmt.Errorf("update item %d: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, enqueueSQL, id, updated.Version, false); err != nil {
+		return nil, fmt.Errorf("update item %d: enqueue: %w", id, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("update item %d: commit: %w", id, err)
@@ -153,12 +160,14 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 
 // DeleteItem removes the item with the given id, or returns ENOTFOUND.
 func (s *CatalogStore) DeleteItem(ctx context.Context, id int64) error {
-	tag, err := s.db.Pool.Exec(ctx, "DELETE FROM items WHERE id = $1", id)
-	if err != nil {
-		return fmt.Errorf("delete item %d: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
+	var deleted int64
+	err := s.db.Pool.QueryRow(ctx, `WITH del AS (DELETE FROM items WHERE id = $1 RETURNING id, version),
+		out AS (INSERT INTO outbox (item_id, version, deleted) SELECT id, version, true FROM del)
+		SELECT id FROM del`, id).Scan(&deleted)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return itemNotFound(id)
+	} else if err != nil {
+		return fmt.Errorf("delete item %d: %w", id, err)
 	}
 	return nil
 }
@@ -182,6 +191,7 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 
 	outcomes := make([]mediarec.UpsertOutcome, len(items))
 	var unchanged []string // external ids whose rows returned nothing
+	var changed []change
 	for start := 0; start < len(items); start += upsertChunk {
 		chunk := items[start:min(start+upsertChunk, len(items))]
 		batch := &pgx.Batch{}
@@ -200,6 +210,9 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 				default:
 					outcomes[start+i] = mediarec.Updated
 				}
+				if err == nil {
+					changed = append(changed, change{item.ID, version})
+				}
 				return nil
 			})
 		}
@@ -208,6 +221,9 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 		}
 	}
 
+	if err := enqueueAll(ctx, tx, changed); err != nil {
+		return nil, fmt.Errorf("upsert %d items: %w", len(items), err)
+	}
 	if len(unchanged) > 0 {
 		if err := setUnchangedIDs(ctx, tx, items, outcomes, unchanged); err != nil {
 			return nil, fmt.Errorf("upsert %d items: %w", len(items), err)
@@ -265,7 +281,7 @@ func findItemByID(ctx context.Context, q querier, id int64, suffix string) (*med
 func scanItem(row pgx.CollectableRow) (*mediarec.Item, error) {
 	var it mediarec.Item
 	err := row.Scan(&it.ID, &it.ExternalID, &it.Type, &it.Title, &it.Description, &it.Genres, &it.Tags,
-		&it.Creators, &it.Year, &it.Language, &it.EmbeddingStatus, &it.CreatedAt, &it.UpdatedAt)
+		&it.Creators, &it.Year, &it.Language, &it.EmbeddingStatus, &it.EmbeddingError, &it.Version, &it.CreatedAt, &it.UpdatedAt)
 	return &it, err
 }
 

@@ -15,7 +15,7 @@ import (
 var _ catalog.Store = (*postgres.CatalogStore)(nil)
 
 func TestCatalogStore(t *testing.T) {
-	catalogtest.Run(t, func(t *testing.T) catalog.Store {
+	catalogtest.Run(t, func(t *testing.T) catalogtest.Store {
 		return mustCatalogStore(t, mustOpen(t, pgtest.NewDatabase(t)))
 	})
 }

@@ -28,7 +28,7 @@ func NewCatalogStore(ctx context.Context, db *DB) (*CatalogStore, error) {
 	return &CatalogStore{db: db}, nil
 }
 
-const itemColumns = `id, external_id, type, title, description, genres, tags, creators, year, language, embedding_status, created_at, updated_at`
+const itemColumns = `id, external_id, type, title, description, genres, tags, creators, year, language, embedding_status, embedding_error, version, created_at, updated_at`
 
 // FindItemByID returns ENOTFOUND for an unknown id.
 func (s *CatalogStore) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
@@ -80,14 +80,25 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 
 // CreateItem sets item's ID, timestamps and pending status.
 func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) error {
+	tx, err := s.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create item: %w", err)
+	}
+	defer tx.Rollback()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	args := append(contentArgs(item), now.UnixMicro(), now.UnixMicro())
-	err := s.db.write.QueryRowContext(ctx, `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, created_at, updated_at)
+	err = tx.QueryRowContext(ctx, `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&item.ID)
 	if err != nil {
 		return formatError(fmt.Errorf("create item: %w", err))
 	}
-	item.CreatedAt, item.UpdatedAt, item.EmbeddingStatus = now, now, mediarec.EmbeddingPending
+	if err := enqueue(ctx, tx, item.ID, 1, false); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create item: %w", err)
+	}
+	item.CreatedAt, item.UpdatedAt, item.EmbeddingStatus, item.Version = now, now, mediarec.EmbeddingPending, 1
 	return nil
 }
 
@@ -111,11 +122,15 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 	}
 	// A content change invalidates the item's vector.
 	item.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
-	item.EmbeddingStatus = mediarec.EmbeddingPending
+	item.EmbeddingStatus, item.EmbeddingError = mediarec.EmbeddingPending, ""
+	item.Version++
 	args := append(contentArgs(item), item.UpdatedAt.UnixMicro(), id)
 	if _, err := tx.ExecContext(ctx, `UPDATE items SET external_id = ?, type = ?, title = ?, title_fold = ?, description = ?, genres = ?, genres_fold = ?,
-		tags = ?, creators = ?, year = ?, language = ?, embedding_status = 'pending', version = version + 1, updated_at = ? WHERE id = ?`, args...); err != nil {
+		tags = ?, creators = ?, year = ?, language = ?, embedding_status = 'pending', embedding_error = '', version = version + 1, updated_at = ? WHERE id = ?`, args...); err != nil {
 		return nil, formatError(fmt.Errorf("update item %d: %w", id, err))
+	}
+	if err := enqueue(ctx, tx, id, item.Version, false); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("update item %d: %w", id, err)
@@ -125,14 +140,23 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 
 // DeleteItem returns ENOTFOUND for an unknown id.
 func (s *CatalogStore) DeleteItem(ctx context.Context, id int64) error {
-	res, err := s.db.write.ExecContext(ctx, `DELETE FROM items WHERE id = ?`, id)
+	tx, err := s.db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete item %d: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete item %d: %w", id, err)
-	} else if n == 0 {
+	defer tx.Rollback()
+	var version int
+	err = tx.QueryRowContext(ctx, `DELETE FROM items WHERE id = ? RETURNING version`, id).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
 		return mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
+	} else if err != nil {
+		return fmt.Errorf("delete item %d: %w", id, err)
+	}
+	if err := enqueue(ctx, tx, id, version, true); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete item %d: %w", id, err)
 	}
 	return nil
 }
@@ -144,7 +168,7 @@ const upsertSQL = `INSERT INTO items (external_id, type, title, title_fold, desc
 	ON CONFLICT (external_id) DO UPDATE SET type = excluded.type, title = excluded.title, title_fold = excluded.title_fold,
 		description = excluded.description, genres = excluded.genres, genres_fold = excluded.genres_fold, tags = excluded.tags,
 		creators = excluded.creators, year = excluded.year, language = excluded.language, updated_at = excluded.updated_at,
-		embedding_status = 'pending', version = items.version + 1
+		embedding_status = 'pending', embedding_error = '', version = items.version + 1
 	WHERE items.type IS NOT excluded.type OR items.title IS NOT excluded.title OR items.description IS NOT excluded.description
 		OR items.genres IS NOT excluded.genres OR items.tags IS NOT excluded.tags OR items.creators IS NOT excluded.creators
 		OR items.year IS NOT excluded.year OR items.language IS NOT excluded.language
@@ -167,6 +191,11 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 		return nil, fmt.Errorf("upsert items: %w", err)
 	}
 	defer lookup.Close()
+	outbox, err := tx.PrepareContext(ctx, enqueueSQL)
+	if err != nil {
+		return nil, fmt.Errorf("upsert items: %w", err)
+	}
+	defer outbox.Close()
 
 	now := time.Now().UTC().Truncate(time.Microsecond).UnixMicro()
 	outcomes := make([]mediarec.UpsertOutcome, len(items))
@@ -184,6 +213,11 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 		}
 		if err != nil {
 			return nil, formatError(fmt.Errorf("upsert item %q: %w", item.ExternalID, err))
+		}
+		if outcomes[i] != mediarec.Unchanged {
+			if _, err := outbox.ExecContext(ctx, item.ID, version, false, now); err != nil {
+				return nil, fmt.Errorf("upsert item %q: enqueue: %w", item.ExternalID, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -229,7 +263,7 @@ func scanItem(row scanner) (*mediarec.Item, error) {
 		createdMicro, updatedMicro int64
 	)
 	if err := row.Scan(&item.ID, &ext, &item.Type, &item.Title, &item.Description, &genres, &tags, &creators,
-		&year, &item.Language, &item.EmbeddingStatus, &createdMicro, &updatedMicro); err != nil {
+		&year, &item.Language, &item.EmbeddingStatus, &item.EmbeddingError, &item.Version, &createdMicro, &updatedMicro); err != nil {
 		return nil, err
 	}
 	item.ExternalID, item.Year = ext.String, int(year.Int64)

@@ -24,7 +24,7 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 }
 
 func TestCatalogStore(t *testing.T) {
-	catalogtest.Run(t, func(t *testing.T) catalog.Store {
+	catalogtest.Run(t, func(t *testing.T) catalogtest.Store {
 		s, err := sqlite.NewCatalogStore(context.Background(), MustOpenDB(t))
 		if err != nil {
 			t.Fatal(err)

@@ -13,14 +13,20 @@ import (
 	"mediarec/internal/catalog"
 )
 
+// Store is everything a catalog store provides.
+type Store interface {
+	catalog.Store
+	catalog.ChangeStore
+}
+
 // NewStore returns an empty store that lives until the test ends.
-type NewStore func(t *testing.T) catalog.Store
+type NewStore func(t *testing.T) Store
 
 // Run runs the conformance suite against stores made by newStore.
 func Run(t *testing.T, newStore NewStore) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s catalog.Store)
+		fn   func(t *testing.T, s Store)
 	}{
 		{"CreateAndFind", testCreateAndFind},
 		{"CreateConflict", testCreateConflict},
@@ -32,6 +38,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"FindItemsKeyset", testFindItemsKeyset},
 		{"Upsert", testUpsert},
 		{"UpsertMany", testUpsertMany},
+		{"Changes", testChanges},
+		{"EmbeddingStatus", testEmbeddingStatus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -39,7 +47,7 @@ func Run(t *testing.T, newStore NewStore) {
 }
 
 // ignoreStored ignores what the store assigns rather than what it is given.
-var ignoreStored = cmpopts.IgnoreFields(mediarec.Item{}, "ID", "CreatedAt", "UpdatedAt", "EmbeddingStatus")
+var ignoreStored = cmpopts.IgnoreFields(mediarec.Item{}, "ID", "CreatedAt", "UpdatedAt", "EmbeddingStatus", "EmbeddingError", "Version")
 
 func sample(ext, title string) *mediarec.Item {
 	return &mediarec.Item{
@@ -50,7 +58,7 @@ func sample(ext, title string) *mediarec.Item {
 	}
 }
 
-func mustCreate(t *testing.T, s catalog.Store, item *mediarec.Item) *mediarec.Item {
+func mustCreate(t *testing.T, s Store, item *mediarec.Item) *mediarec.Item {
 	t.Helper()
 	if err := s.CreateItem(context.Background(), item); err != nil {
 		t.Fatalf("create %q: %v", item.Title, err)
@@ -65,7 +73,7 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-func testCreateAndFind(t *testing.T, s catalog.Store) {
+func testCreateAndFind(t *testing.T, s Store) {
 	ctx := context.Background()
 	in := mustCreate(t, s, sample("ml:1", "Interstellar"))
 	if in.ID == 0 || in.CreatedAt.IsZero() || in.EmbeddingStatus != mediarec.EmbeddingPending {
@@ -93,7 +101,7 @@ func testCreateAndFind(t *testing.T, s catalog.Store) {
 	}
 }
 
-func testCreateConflict(t *testing.T, s catalog.Store) {
+func testCreateConflict(t *testing.T, s Store) {
 	mustCreate(t, s, sample("dup", "One"))
 	err := s.CreateItem(context.Background(), sample("dup", "Two"))
 	wantCode(t, err, mediarec.ECONFLICT)
@@ -102,12 +110,12 @@ func testCreateConflict(t *testing.T, s catalog.Store) {
 	mustCreate(t, s, sample("", "Four"))
 }
 
-func testFindUnknown(t *testing.T, s catalog.Store) {
+func testFindUnknown(t *testing.T, s Store) {
 	_, err := s.FindItemByID(context.Background(), 999999)
 	wantCode(t, err, mediarec.ENOTFOUND)
 }
 
-func testUpdate(t *testing.T, s catalog.Store) {
+func testUpdate(t *testing.T, s Store) {
 	ctx := context.Background()
 	item := mustCreate(t, s, sample("u1", "Old"))
 	other := mustCreate(t, s, sample("u2", "Other"))
@@ -129,13 +137,13 @@ func testUpdate(t *testing.T, s catalog.Store) {
 	wantCode(t, err, mediarec.ECONFLICT)
 }
 
-func testUpdateUnknown(t *testing.T, s catalog.Store) {
+func testUpdateUnknown(t *testing.T, s Store) {
 	title := "x"
 	_, err := s.UpdateItem(context.Background(), 424242, mediarec.ItemUpdate{Title: &title})
 	wantCode(t, err, mediarec.ENOTFOUND)
 }
 
-func testDelete(t *testing.T, s catalog.Store) {
+func testDelete(t *testing.T, s Store) {
 	ctx := context.Background()
 	item := mustCreate(t, s, sample("d1", "Gone"))
 	if err := s.DeleteItem(ctx, item.ID); err != nil {
@@ -148,7 +156,7 @@ func testDelete(t *testing.T, s catalog.Store) {
 	mustCreate(t, s, sample("d1", "Back"))
 }
 
-func testFindItemsFilters(t *testing.T, s catalog.Store) {
+func testFindItemsFilters(t *testing.T, s Store) {
 	ctx := context.Background()
 	mk := func(ext, title string, typ mediarec.ItemType, genres ...string) {
 		mustCreate(t, s, &mediarec.Item{ExternalID: ext, Type: typ, Title: title, Genres: genres, Tags: []string{}, Creators: []string{}})
@@ -194,7 +202,7 @@ func testFindItemsFilters(t *testing.T, s catalog.Store) {
 	}
 }
 
-func testFindItemsKeyset(t *testing.T, s catalog.Store) {
+func testFindItemsKeyset(t *testing.T, s Store) {
 	ctx := context.Background()
 	var want []int64
 	for i := range 7 {
@@ -223,7 +231,7 @@ func testFindItemsKeyset(t *testing.T, s catalog.Store) {
 	}
 }
 
-func testUpsert(t *testing.T, s catalog.Store) {
+func testUpsert(t *testing.T, s Store) {
 	ctx := context.Background()
 	upsert := func(item *mediarec.Item) mediarec.UpsertOutcome {
 		t.Helper()
@@ -265,7 +273,7 @@ func testUpsert(t *testing.T, s catalog.Store) {
 	}
 }
 
-func testUpsertMany(t *testing.T, s catalog.Store) {
+func testUpsertMany(t *testing.T, s Store) {
 	ctx := context.Background()
 	batch := func(n int, title string) []*mediarec.Item {
 		items := make([]*mediarec.Item, n)
@@ -303,5 +311,102 @@ func testUpsertMany(t *testing.T, s catalog.Store) {
 	}
 	if len(items) != 1500 {
 		t.Fatalf("%d items stored, want 1500", len(items))
+	}
+}
+
+// testChanges checks the outbox: every content change, and only those,
+// leaves an entry with the item's new version, in order.
+func testChanges(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, sample("c1", "A"))
+	title := "A2"
+	if _, err := s.UpdateItem(ctx, a.ID, mediarec.ItemUpdate{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateItem(ctx, a.ID, mediarec.ItemUpdate{Title: &title}); err != nil { // no change
+		t.Fatal(err)
+	}
+	batch := []*mediarec.Item{sample("c2", "B"), sample("c1", "A2")}
+	if _, err := s.UpsertItems(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteItem(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := s.FindChanges(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batch[0]
+	want := []mediarec.ItemChange{
+		{ItemID: a.ID, Version: 1}, {ItemID: a.ID, Version: 2},
+		{ItemID: b.ID, Version: 1}, {ItemID: a.ID, Version: 2, Deleted: true},
+	}
+	if diff := cmp.Diff(want, changes, cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq")); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	for i := 1; i < len(changes); i++ {
+		if changes[i].Seq <= changes[i-1].Seq {
+			t.Fatalf("changes out of order: %+v", changes)
+		}
+	}
+	first, err := s.FindChanges(ctx, 2)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("limit 2: %v, %v", first, err)
+	}
+	if err := s.DeleteChanges(ctx, []int64{first[0].Seq, first[1].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := s.FindChanges(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(changes[2:], rest); diff != "" {
+		t.Fatalf("after delete (-want +got):\n%s", diff)
+	}
+}
+
+func testEmbeddingStatus(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, sample("e1", "A"))
+	b := mustCreate(t, s, sample("e2", "B"))
+	title := "A2"
+	if _, err := s.UpdateItem(ctx, a.ID, mediarec.ItemUpdate{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	results := []mediarec.EmbedResult{
+		{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}, // stale: a is at version 2
+		{ItemID: b.ID, Version: 1, Status: mediarec.EmbeddingFailed, Error: "embedder said no"},
+		{ItemID: 424242, Version: 1, Status: mediarec.EmbeddingDone}, // deleted meanwhile
+	}
+	for _, r := range results {
+		if err := s.SetEmbeddingStatus(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := s.FindItemsByIDs(ctx, []int64{b.ID, a.ID, 424242})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]*mediarec.Item{}
+	for _, it := range items {
+		got[it.ID] = it
+	}
+	if len(got) != 2 || got[a.ID].EmbeddingStatus != mediarec.EmbeddingPending || got[a.ID].Version != 2 {
+		t.Fatalf("a stale result changed a: %+v", got[a.ID])
+	}
+	if got[b.ID].EmbeddingStatus != mediarec.EmbeddingFailed || got[b.ID].EmbeddingError != "embedder said no" {
+		t.Fatalf("failure not recorded: %+v", got[b.ID])
+	}
+	if err := s.SetEmbeddingStatus(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.CountEmbeddingStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[mediarec.EmbeddingStatus]int{mediarec.EmbeddingDone: 1, mediarec.EmbeddingFailed: 1}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Fatalf("counts (-want +got):\n%s", diff)
 	}
 }

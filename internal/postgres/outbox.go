@@ -1,0 +1,90 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"mediarec"
+)
+
+const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted) VALUES ($1, $2, $3)`
+
+// change is an outbox entry about to be written.
+type change struct {
+	itemID  int64
+	version int32
+}
+
+// enqueueAll writes the outbox entries of a batch in one statement.
+func enqueueAll(ctx context.Context, tx pgx.Tx, changes []change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	ids, versions := make([]int64, len(changes)), make([]int32, len(changes))
+	for i, c := range changes {
+		ids[i], versions[i] = c.itemID, c.version
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (item_id, version) SELECT * FROM unnest($1::bigint[], $2::int[])`, ids, versions); err != nil {
+		return fmt.Errorf("enqueue %d changes: %w", len(changes), err)
+	}
+	return nil
+}
+
+// FindChanges returns up to limit outbox entries, oldest first.
+func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
+	rows, _ := s.db.Pool.Query(ctx, `SELECT id, item_id, version, deleted, collection FROM outbox ORDER BY id LIMIT $1`, limit)
+	changes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (mediarec.ItemChange, error) {
+		var c mediarec.ItemChange
+		err := row.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find changes: %w", err)
+	}
+	return changes, nil
+}
+
+// DeleteChanges removes published outbox entries.
+func (s *CatalogStore) DeleteChanges(ctx context.Context, seqs []int64) error {
+	if _, err := s.db.Pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, seqs); err != nil {
+		return fmt.Errorf("delete %d changes: %w", len(seqs), err)
+	}
+	return nil
+}
+
+// FindItemsByIDs returns the items that exist among ids, in no set order.
+func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error) {
+	rows, _ := s.db.Pool.Query(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ANY($1)`, ids)
+	items, err := pgx.CollectRows(rows, scanItem)
+	if err != nil {
+		return nil, fmt.Errorf("find %d items: %w", len(ids), err)
+	}
+	return items, nil
+}
+
+// SetEmbeddingStatus records an embedding result if it is for the item's
+// current version; a result for an older version is dropped.
+func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error {
+	if _, err := s.db.Pool.Exec(ctx, `UPDATE items SET embedding_status = $1, embedding_error = $2 WHERE id = $3 AND version = $4`,
+		string(r.Status), r.Error, r.ItemID, r.Version); err != nil {
+		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+	}
+	return nil
+}
+
+// CountEmbeddingStatus counts items per embedding status.
+func (s *CatalogStore) CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error) {
+	rows, _ := s.db.Pool.Query(ctx, `SELECT embedding_status, count(*) FROM items GROUP BY embedding_status`)
+	counts := map[mediarec.EmbeddingStatus]int{}
+	var st string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error {
+		counts[mediarec.EmbeddingStatus(st)] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count embedding status: %w", err)
+	}
+	return counts, nil
+}

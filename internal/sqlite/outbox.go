@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"mediarec"
+)
+
+const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted, created_at) VALUES (?, ?, ?, ?)`
+
+// enqueue records an item change in the caller's transaction.
+func enqueue(ctx context.Context, tx *sql.Tx, itemID int64, version int, deleted bool) error {
+	if _, err := tx.ExecContext(ctx, enqueueSQL, itemID, version, deleted, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("enqueue change of item %d: %w", itemID, err)
+	}
+	return nil
+}
+
+// FindChanges returns up to limit outbox entries, oldest first.
+func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT id, item_id, version, deleted, collection FROM outbox ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find changes: %w", err)
+	}
+	defer rows.Close()
+	var out []mediarec.ItemChange
+	for rows.Next() {
+		var c mediarec.ItemChange
+		if err := rows.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection); err != nil {
+			return nil, fmt.Errorf("find changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find changes: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteChanges removes published outbox entries.
+func (s *CatalogStore) DeleteChanges(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	if _, err := s.db.write.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (`+placeholders(len(seqs))+`)`, int64Args(seqs)...); err != nil {
+		return fmt.Errorf("delete %d changes: %w", len(seqs), err)
+	}
+	return nil
+}
+
+// FindItemsByIDs returns the items that exist among ids, in no set order.
+func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id IN (`+placeholders(len(ids))+`)`, int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("find %d items: %w", len(ids), err)
+	}
+	defer rows.Close()
+	var items []*mediarec.Item
+	for rows.Next() {
+		item, err := scanItem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find %d items: %w", len(ids), err)
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find %d items: %w", len(ids), err)
+	}
+	return items, nil
+}
+
+// SetEmbeddingStatus records an embedding result if it is for the item's
+// current version; a result for an older version is dropped.
+func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error {
+	if _, err := s.db.write.ExecContext(ctx, `UPDATE items SET embedding_status = ?, embedding_error = ? WHERE id = ? AND version = ?`,
+		string(r.Status), r.Error, r.ItemID, r.Version); err != nil {
+		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+	}
+	return nil
+}
+
+// CountEmbeddingStatus counts items per embedding status.
+func (s *CatalogStore) CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT embedding_status, count(*) FROM items GROUP BY embedding_status`)
+	if err != nil {
+		return nil, fmt.Errorf("count embedding status: %w", err)
+	}
+	defer rows.Close()
+	counts := map[mediarec.EmbeddingStatus]int{}
+	for rows.Next() {
+		var st mediarec.EmbeddingStatus
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count embedding status: %w", err)
+		}
+		counts[st] = n
+	}
+	return counts, rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func int64Args(ids []int64) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
+}
