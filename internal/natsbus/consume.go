@@ -1,0 +1,127 @@
+package natsbus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"mediarec"
+)
+
+// Message is one delivered message. Delivered counts the attempts, 1 the
+// first time, so a handler can tell its last attempt.
+type Message struct {
+	Data      []byte
+	Delivered int
+}
+
+// BatchHandler handles a batch and returns one error per message: nil acks
+// it, an EINVALID error terminates it (it can never succeed), any other
+// error asks for redelivery later.
+type BatchHandler func(ctx context.Context, msgs []Message) []error
+
+// ConsumerConfig names a durable pull consumer shared by every process that
+// consumes with the same Durable name: each message goes to one of them.
+type ConsumerConfig struct {
+	Stream     string
+	Durable    string
+	Batch      int           // messages per fetch
+	MaxDeliver int           // attempts before the server gives up
+	AckWait    time.Duration // how long a taken message stays invisible to others
+}
+
+// Consume fetches batches and hands them to h until ctx ends. A process
+// that dies holding a batch loses nothing: its messages are delivered again
+// once AckWait passes.
+func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) error {
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.pre+cfg.Stream, jetstream.ConsumerConfig{
+		Durable: cfg.Durable, AckPolicy: jetstream.AckExplicitPolicy,
+		MaxDeliver: cfg.MaxDeliver, AckWait: cfg.AckWait,
+		MaxAckPending: max(cfg.Batch*8, 256),
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(2 * cfg.Batch))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	defer it.Stop()
+	for ctx.Err() == nil {
+		taken := b.nextBatch(ctx, it, cfg.Batch)
+		if len(taken) == 0 {
+			continue
+		}
+		msgs := make([]Message, len(taken))
+		for i, m := range taken {
+			msgs[i] = Message{Data: m.Data(), Delivered: delivered(m)}
+		}
+		errs := h(ctx, msgs)
+		for i, m := range taken {
+			if err := ack(m, errs[i]); err != nil {
+				b.log.Warn("ack failed", "consumer", cfg.Durable, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// batchGather is how long a batch waits for more messages once it has one:
+// long enough to fill batches under load, short enough to go unnoticed.
+const batchGather = 5 * time.Millisecond
+
+// nextBatch waits for one message, then takes whatever else arrives within
+// batchGather, up to n. Handling starts at once, well within the ack wait.
+func (b *Bus) nextBatch(ctx context.Context, it jetstream.MessagesContext, n int) []jetstream.Msg {
+	first, err := it.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("receive failed", "error", err)
+			sleep(ctx, time.Second)
+		}
+		return nil
+	}
+	taken := []jetstream.Msg{first}
+	for len(taken) < n {
+		m, err := it.Next(jetstream.NextMaxWait(batchGather))
+		if err != nil {
+			break
+		}
+		taken = append(taken, m)
+	}
+	return taken
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func delivered(msg jetstream.Msg) int {
+	if md, err := msg.Metadata(); err == nil {
+		return int(md.NumDelivered)
+	}
+	return 1
+}
+
+// ack applies the one ack policy of the project to a handled message.
+func ack(msg jetstream.Msg, err error) error {
+	switch {
+	case err == nil:
+		return msg.Ack()
+	case mediarec.ErrorCode(err) == mediarec.EINVALID:
+		return msg.TermWithReason(mediarec.ErrorMessage(err))
+	}
+	return msg.NakWithDelay(redeliveryDelay(msg))
+}
+
+// redeliveryDelay backs off with the attempt number: 1s, 2s, 4s … 30s.
+func redeliveryDelay(msg jetstream.Msg) time.Duration {
+	return min(time.Second<<min(delivered(msg)-1, 5), 30*time.Second)
+}

@@ -1,0 +1,151 @@
+// Package natsbus carries the services' messages over NATS JetStream: the
+// streams, publishing with de-duplication, batch consumers with one ack
+// policy, and the embedded server of the laptop setup.
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"mediarec"
+)
+
+// Stream names, for consumers.
+const (
+	StreamEmbedJobs    = "EMBED_JOBS"
+	StreamEmbedResults = "EMBED_RESULTS"
+)
+
+// streams are work queues, so a message is gone once a consumer acks it.
+// The duplicate window lets a publisher that crashed between publishing and
+// recording it publish again without a second copy.
+var streams = map[string]string{
+	StreamEmbedJobs:    mediarec.SubjectEmbedJobs,
+	StreamEmbedResults: mediarec.SubjectEmbedResults,
+}
+
+// Options select the server. With an empty URL the bus runs a NATS server
+// inside the process, with JetStream on disk under Dir.
+type Options struct {
+	URL string
+	Dir string
+	// Namespace prefixes every stream and subject, so that several
+	// deployments (or test runs) can share one server.
+	Namespace string
+}
+
+// Bus is a JetStream connection with the streams in place.
+type Bus struct {
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	ns  *server.Server // the embedded server, if this bus runs one
+	log *slog.Logger
+	pre string
+}
+
+// Open connects to the configured server, or starts the embedded one, and
+// makes sure the streams exist. The connection reconnects for ever: while
+// the server is away publishes fail, and the outbox keeps what they carried.
+func Open(ctx context.Context, opts Options, log *slog.Logger) (*Bus, error) {
+	b := &Bus{log: log}
+	if opts.Namespace != "" {
+		b.pre = opts.Namespace + "_"
+	}
+	conn := []nats.Option{
+		nats.Name("mediarec"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "error", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "url", nc.ConnectedUrl()) }),
+	}
+	url := opts.URL
+	if url == "" {
+		ns, err := server.NewServer(&server.Options{
+			ServerName: "mediarec-embedded", JetStream: true, StoreDir: opts.Dir,
+			DontListen: true, NoSigs: true, NoLog: true,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+		go ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			ns.Shutdown()
+			return nil, errors.New("embedded NATS did not start within 10s")
+		}
+		b.ns, url = ns, ns.ClientURL()
+		conn = append(conn, nats.InProcessServer(ns))
+	}
+	nc, err := nats.Connect(url, conn...)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	b.nc = nc
+	if b.js, err = jetstream.New(nc); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	for name, subject := range streams {
+		if _, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name: b.pre + name, Subjects: []string{b.pre + subject},
+			Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: 5 * time.Minute,
+		}); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("create stream %s: %w", name, err)
+		}
+	}
+	return b, nil
+}
+
+// DeleteStreams removes this namespace's streams, for test runs on a shared
+// server.
+func (b *Bus) DeleteStreams(ctx context.Context) error {
+	var errs []error
+	for name := range streams {
+		errs = append(errs, b.js.DeleteStream(ctx, b.pre+name))
+	}
+	return errors.Join(errs...)
+}
+
+// Ping reports whether the server answers, for readiness checks.
+func (b *Bus) Ping(ctx context.Context) error {
+	if _, err := b.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("NATS: %w", err)
+	}
+	return nil
+}
+
+// Close drains the connection and stops the embedded server, if any.
+func (b *Bus) Close() error {
+	var err error
+	switch {
+	case b.nc == nil:
+	case b.ns != nil:
+		// In-process, nothing is in flight that a drain would save, and the
+		// server stops right after.
+		b.nc.Close()
+	default:
+		err = b.nc.Drain()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+	return err
+}
+
+// Publish stores data on subject. msgID de-duplicates: a second publish of
+// the same id within the stream's window is acknowledged but not stored.
+func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	if _, err := b.js.Publish(ctx, b.pre+subject, data, jetstream.WithMsgID(msgID)); err != nil {
+		return mediarec.Errorf(mediarec.EUNAVAILABLE, "The message bus did not take the message: %v.", err)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+// Package natstest gives tests a bus: the embedded server, or the real NATS
+// server of the development machine in a namespace of the test's own.
+package natstest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"testing"
+
+	"mediarec/internal/natsbus"
+)
+
+// Embedded returns a bus on an in-process server with JetStream in a
+// temporary directory, closed when the test ends.
+func Embedded(tb testing.TB) *natsbus.Bus {
+	tb.Helper()
+	b, err := natsbus.Open(context.Background(), natsbus.Options{Dir: tb.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
+// External returns a bus on the server at TEST_NATS_URL (default
+// nats://127.0.0.1:4222), in a fresh namespace whose streams are deleted when
+// the test ends. Without a reachable server the test skips, or fails when
+// CI=true.
+func External(tb testing.TB) *natsbus.Bus {
+	tb.Helper()
+	url := os.Getenv("TEST_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	return open(tb, url, Namespace())
+}
+
+// Namespace returns a fresh namespace for streams on a shared server.
+func Namespace() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "test" + hex.EncodeToString(b[:])
+}
+
+func open(tb testing.TB, url, ns string) *natsbus.Bus {
+	tb.Helper()
+	ctx := context.Background()
+	b, err := natsbus.Open(ctx, natsbus.Options{URL: url, Namespace: ns}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("NATS at %s: %v", url, err)
+		}
+		tb.Skipf("NATS at %s not reachable (set CI=true to fail instead): %v", url, err)
+	}
+	tb.Cleanup(func() {
+		if err := b.DeleteStreams(ctx); err != nil {
+			tb.Errorf("delete test streams: %v", err)
+		}
+		b.Close()
+	})
+	return b
+}
