@@ -26,7 +26,9 @@ type Config struct {
 	CatalogDatabaseURL string
 	UsersDatabaseURL   string
 	NATSURL            string
+	NATSNamespace      string
 	QdrantURL          string
+	QdrantAPIKey       string
 
 	OpenAIBaseURL       string
 	OpenAIAPIKey        string
@@ -56,7 +58,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		CatalogDatabaseURL: def("CATALOG_DATABASE_URL", db),
 		UsersDatabaseURL:   def("USERS_DATABASE_URL", db),
 		NATSURL:            getenv("NATS_URL"),
+		NATSNamespace:      getenv("NATS_NAMESPACE"),
 		QdrantURL:          getenv("QDRANT_URL"),
+		QdrantAPIKey:       getenv("QDRANT_API_KEY"),
 		OpenAIBaseURL:      getenv("OPENAI_BASE_URL"),
 		OpenAIAPIKey:       getenv("OPENAI_API_KEY"),
 		EmbeddingModel:     getenv("EMBEDDING_MODEL"),
@@ -122,6 +126,12 @@ func (c Config) Validate() error {
 	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL} {
 		if err := checkURL(u, "http", "https"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	for _, r := range c.NATSNamespace {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			errs = append(errs, fmt.Errorf("NATS_NAMESPACE %q: use letters and digits only", c.NATSNamespace))
+			break
 		}
 	}
 	if c.EmbeddingDimensions < 0 {

@@ -44,21 +44,14 @@ func RegisterItemRoutes(r fiber.Router, svc ItemService, admin fiber.Handler) {
 type itemHandler struct{ svc ItemService }
 
 func (h itemHandler) list(c *fiber.Ctx) error {
-	q := catalog.ListQuery{Genre: c.Query("genre"), Query: c.Query("q"), Cursor: c.Query("cursor")}
-	for _, t := range splitList(c.Query("type")) {
-		q.Types = append(q.Types, mediarec.ItemType(t))
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
 	}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return invalidField("limit", "must be a whole number")
-		}
-		if n == 0 {
-			return invalidField("limit", fmt.Sprintf("must be between 1 and %d", catalog.MaxLimit))
-		}
-		q.Limit = n
-	}
-	page, err := h.svc.FindItems(c.UserContext(), q)
+	page, err := h.svc.FindItems(c.UserContext(), catalog.ListQuery{
+		Types: queryTypes(c, "type"), Genre: c.Query("genre"), Query: c.Query("q"),
+		Cursor: c.Query("cursor"), Limit: limit,
+	})
 	if err != nil {
 		return err
 	}

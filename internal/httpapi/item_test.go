@@ -39,7 +39,7 @@ func newApp(t *testing.T) *fiber.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return appFor(catalog.New(store, slog.New(slog.DiscardHandler)), nil)
+	return appFor(catalog.New(store, slog.New(slog.DiscardHandler), nil), nil)
 }
 
 func appFor(svc httpapi.ItemService, checks map[string]func(context.Context) error) *fiber.App {

@@ -31,22 +31,27 @@ func Embedded(tb testing.TB) *natsbus.Bus {
 // CI=true.
 func External(tb testing.TB) *natsbus.Bus {
 	tb.Helper()
+	b, _, _ := external(tb)
+	return b
+}
+
+// ExternalConfig is External for a test that connects on its own (a server
+// under test): it returns the URL and the namespace to use.
+func ExternalConfig(tb testing.TB) (url, namespace string) {
+	tb.Helper()
+	_, url, namespace = external(tb)
+	return url, namespace
+}
+
+func external(tb testing.TB) (*natsbus.Bus, string, string) {
+	tb.Helper()
 	url := os.Getenv("TEST_NATS_URL")
 	if url == "" {
 		url = "nats://127.0.0.1:4222"
 	}
-	return open(tb, url, Namespace())
-}
-
-// Namespace returns a fresh namespace for streams on a shared server.
-func Namespace() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "test" + hex.EncodeToString(b[:])
-}
-
-func open(tb testing.TB, url, ns string) *natsbus.Bus {
-	tb.Helper()
+	var raw [6]byte
+	_, _ = rand.Read(raw[:])
+	ns := "test" + hex.EncodeToString(raw[:])
 	ctx := context.Background()
 	b, err := natsbus.Open(ctx, natsbus.Options{URL: url, Namespace: ns}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -61,5 +66,5 @@ func open(tb testing.TB, url, ns string) *natsbus.Bus {
 		}
 		b.Close()
 	})
-	return b
+	return b, url, ns
 }

@@ -1,0 +1,149 @@
+package embed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"mediarec"
+)
+
+// VectorWriter is what a worker needs of the vector store.
+type VectorWriter interface {
+	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
+	Delete(ctx context.Context, collection string, ids []int64) error
+}
+
+// Publisher is what a worker needs of the message bus.
+type Publisher interface {
+	Publish(ctx context.Context, subject, msgID string, data []byte) error
+}
+
+// Worker embeds the items of EmbedJobs in batches, writes their vectors and
+// reports each result to the catalog. It keeps no state of its own, so any
+// number of workers can share the jobs.
+type Worker struct {
+	embedder   Embedder
+	vectors    VectorWriter
+	pub        Publisher
+	log        *slog.Logger
+	collection string // the live collection (an alias) for jobs that name none
+	attempts   int    // deliveries before a job is reported failed
+}
+
+// NewWorker returns a worker writing to collection unless a job names
+// another; a job failing attempts deliveries is reported failed.
+func NewWorker(e Embedder, vectors VectorWriter, pub Publisher, collection string, attempts int, log *slog.Logger) *Worker {
+	return &Worker{embedder: e, vectors: vectors, pub: pub, collection: collection, attempts: attempts, log: log}
+}
+
+// Handle processes a batch and returns one error per job: nil when the job
+// is settled (done, failed and reported, or deleted), an EINVALID error for
+// a job that can never succeed, another error to have it delivered again.
+// delivered[i] counts the deliveries of jobs[i], 1 the first time.
+func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered []int) []error {
+	errs := make([]error, len(jobs))
+	groups := map[string][]int{} // collection → indexes of jobs to embed
+	deletes := map[string][]int{}
+	for i, j := range jobs {
+		coll := j.Collection
+		if coll == "" {
+			coll = w.collection
+		}
+		switch {
+		case j.ItemID <= 0:
+			errs[i] = mediarec.Errorf(mediarec.EINVALID, "Embed job without an item id.")
+		case j.Deleted:
+			deletes[coll] = append(deletes[coll], i)
+		case j.Item == nil:
+			errs[i] = w.fail(ctx, j, "the job carries no item")
+		default:
+			groups[coll] = append(groups[coll], i)
+		}
+	}
+	for coll, idx := range deletes {
+		ids := make([]int64, len(idx))
+		for k, i := range idx {
+			ids[k] = jobs[i].ItemID
+		}
+		err := w.vectors.Delete(ctx, coll, ids)
+		for _, i := range idx {
+			errs[i] = err
+		}
+	}
+	for coll, idx := range groups {
+		err := w.embedGroup(ctx, coll, jobs, idx)
+		for _, i := range idx {
+			if err != nil {
+				errs[i] = w.retryOrFail(ctx, jobs[i], delivered[i], err)
+			} else {
+				errs[i] = w.report(ctx, jobs[i], mediarec.EmbeddingDone, "")
+			}
+		}
+	}
+	return errs
+}
+
+func (w *Worker) embedGroup(ctx context.Context, coll string, jobs []mediarec.EmbedJob, idx []int) error {
+	texts := make([]string, len(idx))
+	for k, i := range idx {
+		texts[k] = ItemText(jobs[i].Item)
+	}
+	vecs, err := w.embedder.Embed(ctx, texts)
+	if err != nil {
+		return fmt.Errorf("embed %d items: %w", len(texts), err)
+	}
+	points := make([]mediarec.VectorPoint, len(idx))
+	for k, i := range idx {
+		it := jobs[i].Item
+		points[k] = mediarec.VectorPoint{ID: it.ID, Vector: vecs[k], Payload: mediarec.VectorPayload{
+			Type: it.Type, Genres: it.Genres, Tags: it.Tags, Year: it.Year,
+		}}
+	}
+	if err := w.vectors.Upsert(ctx, coll, points); err != nil {
+		return fmt.Errorf("write %d vectors to %s: %w", len(points), coll, err)
+	}
+	return nil
+}
+
+// retryOrFail asks for another delivery, unless this was the last one: then
+// the item is reported failed with the reason, and the job is settled.
+func (w *Worker) retryOrFail(ctx context.Context, j mediarec.EmbedJob, delivered int, err error) error {
+	if delivered < w.attempts && mediarec.ErrorCode(err) != mediarec.EINVALID {
+		w.log.Warn("embed job failed; will retry", "item_id", j.ItemID, "attempt", delivered, "error", err)
+		return err
+	}
+	w.log.Error("embed job failed for good", "item_id", j.ItemID, "attempts", delivered, "error", err)
+	return w.fail(ctx, j, failureReason(err))
+}
+
+func (w *Worker) fail(ctx context.Context, j mediarec.EmbedJob, reason string) error {
+	return w.report(ctx, j, mediarec.EmbeddingFailed, reason)
+}
+
+// failureReason is what the catalog shows: the user-safe message of an
+// application error, else the error text, which names the failing part.
+func failureReason(err error) string {
+	var e *mediarec.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// report publishes the result. Its id makes a re-published result (after a
+// redelivery) a duplicate the bus drops.
+func (w *Worker) report(ctx context.Context, j mediarec.EmbedJob, status mediarec.EmbeddingStatus, reason string) error {
+	data, err := json.Marshal(mediarec.EmbedResult{ItemID: j.ItemID, Version: j.Version, Status: status, Model: w.embedder.Model(), Error: reason})
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	id := "result-" + strconv.FormatInt(j.ItemID, 10) + "-" + strconv.Itoa(j.Version) + "-" + w.embedder.Model() + "-" + string(status)
+	if err := w.pub.Publish(ctx, mediarec.SubjectEmbedResults, id, data); err != nil {
+		return fmt.Errorf("report item %d: %w", j.ItemID, err)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"mediarec"
+	"mediarec/internal/recs"
+)
+
+// SearchService is what the search routes need of the recs service.
+type SearchService interface {
+	Search(ctx context.Context, q recs.SearchQuery) (*recs.SearchResult, error)
+	Similar(ctx context.Context, id int64, types []mediarec.ItemType, limit int) ([]recs.ScoredItem, error)
+}
+
+// RegisterSearchRoutes mounts natural-language search and similar items.
+func RegisterSearchRoutes(r fiber.Router, svc SearchService) {
+	h := searchHandler{svc: svc}
+	r.Get("/v1/search", h.search)
+	r.Get("/v1/items/:id/similar", h.similar)
+}
+
+type searchHandler struct{ svc SearchService }
+
+func (h searchHandler) search(c *fiber.Ctx) error {
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.svc.Search(c.UserContext(), recs.SearchQuery{Text: c.Query("q"), Types: queryTypes(c, "types"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+func (h searchHandler) similar(c *fiber.Ctx) error {
+	id, err := itemID(c)
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	items, err := h.svc.Similar(c.UserContext(), id, queryTypes(c, "types"), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// queryLimit reads ?limit=; 0 (absent) lets the service choose.
+func queryLimit(c *fiber.Ctx) (int, error) {
+	s := c.Query("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n == 0 {
+		return 0, invalidField("limit", "must be a positive whole number")
+	}
+	return n, nil
+}
+
+func queryTypes(c *fiber.Ctx, name string) []mediarec.ItemType {
+	var types []mediarec.ItemType
+	for _, t := range splitList(c.Query(name)) {
+		types = append(types, mediarec.ItemType(t))
+	}
+	return types
+}
