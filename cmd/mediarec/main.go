@@ -19,7 +19,8 @@ Servers:
   serve          all services in one process (embedded defaults unless configured)
   demo           serve on a temporary data dir with the bundled demo catalog
   catalog        the catalog service alone
-  users, recs, embed-worker, web   (not yet available in this version)
+  embed-worker   an embedding worker alone (needs NATS_URL and QDRANT_URL)
+  users, recs, web   (not yet available in this version)
 
 Tools:
   ingest         bulk-load a catalog through the API
@@ -43,13 +44,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve", "catalog":
+	case "serve", "catalog", "embed-worker":
 		return runServer(ctx, cmd, rest, getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "ingest":
 		return runIngest(ctx, rest, getenv, stdout, stderr)
-	case "users", "recs", "embed-worker", "web", "search", "recommend", "eval", "bench":
+	case "users", "recs", "web", "search", "recommend", "eval", "bench":
 		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
 		return 2
 	case "help", "-h", "--help":

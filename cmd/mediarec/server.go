@@ -10,14 +10,20 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"mediarec/internal/catalog"
 	"mediarec/internal/config"
+	"mediarec/internal/embed"
 	"mediarec/internal/httpapi"
+	"mediarec/internal/natsbus"
 	"mediarec/internal/postgres"
+	"mediarec/internal/recs"
 	"mediarec/internal/sqlite"
+	"mediarec/internal/vectordb"
 	"mediarec/web"
 )
 
@@ -32,9 +38,20 @@ type Main struct {
 	app     *fiber.App
 	ln      net.Listener
 	closers []func() error
+	tasks   []func(context.Context) error // background loops, run by Run
 }
 
-// NewMain returns a server for the named command ("serve", "catalog").
+// roles says which services a command runs.
+type roles struct{ catalog, worker, search bool }
+
+var commandRoles = map[string]roles{
+	"serve":        {catalog: true, worker: true, search: true},
+	"catalog":      {catalog: true},
+	"embed-worker": {worker: true},
+}
+
+// NewMain returns a server for the named command ("serve", "catalog",
+// "embed-worker").
 func NewMain(name string, stderr io.Writer) *Main {
 	return &Main{name: name, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
 }
@@ -51,7 +68,12 @@ func (m *Main) ParseConfig(args []string, getenv func(string) string, stderr io.
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if err := errors.Join(envErr, cfg.Validate()); err != nil {
+	err := errors.Join(envErr, cfg.Validate())
+	if m.name == "embed-worker" && (cfg.NATSURL == "" || cfg.QdrantURL == "") {
+		// Alone, a worker is useful only on the shared bus and store.
+		err = errors.Join(err, errors.New("embed-worker takes its jobs from NATS and writes to Qdrant: set NATS_URL and QDRANT_URL"))
+	}
+	if err != nil {
 		return err
 	}
 	m.Config = cfg
@@ -65,18 +87,69 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	store, ping, err := m.openCatalogStore(ctx)
+	r := commandRoles[m.name]
+	checks := map[string]func(context.Context) error{}
+
+	bus, err := natsbus.Open(ctx, natsbus.Options{
+		URL: m.Config.NATSURL, Dir: filepath.Join(m.Config.DataDir, "nats"), Namespace: m.Config.NATSNamespace,
+	}, m.Log)
 	if err != nil {
 		return err
 	}
-	m.Catalog = catalog.New(store, m.Log)
+	m.closers = append(m.closers, bus.Close)
+	checks["nats"] = bus.Ping
+
+	if r.catalog {
+		store, ping, err := m.openCatalogStore(ctx)
+		if err != nil {
+			return err
+		}
+		checks["catalog_db"] = ping
+		relay := catalog.NewRelay(store, bus, m.Log)
+		m.Catalog = catalog.New(store, m.Log, relay.Notify)
+		results := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedResults, Durable: "catalog", Batch: 256, MaxDeliver: 10, AckWait: 30 * time.Second}
+		m.tasks = append(m.tasks, relay.Run, func(ctx context.Context) error {
+			return bus.Consume(ctx, results, natsbus.JSONEach(m.Catalog.RecordEmbedding))
+		})
+	}
+
+	var vectors vectorStore
+	var embedder embed.Embedder
+	if r.worker || r.search {
+		if vectors, err = m.openVectors(ctx, checks); err != nil {
+			return err
+		}
+		if embedder, err = m.openEmbedder(); err != nil {
+			return err
+		}
+		if err := embed.EnsureLive(ctx, vectors, embedder, m.Log); err != nil {
+			return fmt.Errorf("vector store: %w", err)
+		}
+	}
+	if r.worker {
+		w := embed.NewWorker(embedder, vectors, bus, embed.LiveAlias, jobAttempts, m.Log)
+		jobs := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedJobs, Durable: "embed-workers", Batch: 128, MaxDeliver: jobAttempts, AckWait: 30 * time.Second}
+		m.tasks = append(m.tasks, func(ctx context.Context) error {
+			return bus.Consume(ctx, jobs, natsbus.JSONBatch(w.Handle))
+		})
+	}
 
 	m.app = httpapi.NewApp(httpapi.Options{
 		Name: "mediarec-" + m.name, BodyLimit: m.Config.BodyLimit,
-		RequestTimeout: m.Config.RequestTimeout, Logger: m.Log,
-		Checks: map[string]func(context.Context) error{"catalog_db": ping},
+		RequestTimeout: m.Config.RequestTimeout, Logger: m.Log, Checks: checks,
 	})
-	httpapi.RegisterItemRoutes(m.app, m.Catalog, httpapi.RequireAdmin(m.Config.AdminToken))
+	if r.catalog {
+		admin := httpapi.RequireAdmin(m.Config.AdminToken)
+		httpapi.RegisterItemRoutes(m.app, m.Catalog, admin)
+		var model httpapi.Model
+		if embedder != nil {
+			model = httpapi.Model{Name: embedder.Model(), Dimensions: embedder.Dimensions()}
+		}
+		httpapi.RegisterAdminRoutes(m.app, m.Catalog, model, admin)
+	}
+	if r.search {
+		httpapi.RegisterSearchRoutes(m.app, recs.New(embedder, vectors, m.Catalog, embed.LiveAlias))
+	}
 	if m.name == "serve" {
 		web.Register(m.app)
 	}
@@ -88,7 +161,54 @@ func (m *Main) Open(ctx context.Context) error {
 	return nil
 }
 
-func (m *Main) openCatalogStore(ctx context.Context) (catalog.Store, func(context.Context) error, error) {
+// jobAttempts is how often an embed job is tried before its item is marked
+// failed.
+const jobAttempts = 5
+
+// vectorStore is what the worker and the read paths need of the vectors.
+type vectorStore interface {
+	embed.CollectionStore
+	embed.VectorWriter
+	recs.Vectors
+}
+
+func (m *Main) openVectors(ctx context.Context, checks map[string]func(context.Context) error) (vectorStore, error) {
+	if m.Config.QdrantURL != "" {
+		q, err := vectordb.NewQdrant(vectordb.QdrantConfig{URL: m.Config.QdrantURL, APIKey: m.Config.QdrantAPIKey})
+		if err != nil {
+			return nil, fmt.Errorf("qdrant: %w", err)
+		}
+		m.closers = append(m.closers, q.Close)
+		checks["qdrant"] = q.Ping
+		return q, nil
+	}
+	local, err := vectordb.OpenLocal(filepath.Join(m.Config.DataDir, "vectors"))
+	if err != nil {
+		return nil, fmt.Errorf("vector index: %w", err)
+	}
+	m.closers = append(m.closers, local.Close)
+	return local, nil
+}
+
+func (m *Main) openEmbedder() (embed.Embedder, error) {
+	c := m.Config
+	if c.OpenAIBaseURL == "" && c.OpenAIAPIKey == "" {
+		return embed.NewHashing(embed.DefaultDimensions), nil
+	}
+	e, err := embed.NewOpenAI(embed.OpenAIConfig{BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIAPIKey, Model: c.EmbeddingModel, Dimensions: c.EmbeddingDimensions})
+	if err != nil {
+		return nil, fmt.Errorf("embedder: %w", err)
+	}
+	return e, nil
+}
+
+// catalogStore is everything the catalog service and its relay use.
+type catalogStore interface {
+	catalog.Store
+	catalog.ChangeStore
+}
+
+func (m *Main) openCatalogStore(ctx context.Context) (catalogStore, func(context.Context) error, error) {
 	if dsn := m.Config.CatalogDatabaseURL; dsn != "" {
 		db, err := postgres.Open(ctx, dsn)
 		if err != nil {
@@ -118,22 +238,37 @@ func (m *Main) URL() string {
 	return "http://" + m.ln.Addr().String()
 }
 
-// Run serves until ctx is done, then stops taking requests and drains the
-// ones in flight within the shutdown timeout.
+// Run serves until ctx is done, then stops taking requests, drains the ones
+// in flight within the shutdown timeout, and stops the background loops.
 func (m *Main) Run(ctx context.Context) error {
 	m.Log.Info("listening", "service", m.name, "url", m.URL(), "data_dir", m.Config.DataDir)
+	bg, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	for _, task := range m.tasks {
+		wg.Go(func() {
+			if err := task(bg); err != nil {
+				m.Log.Error("background task stopped", "error", err)
+			}
+		})
+	}
 	served := make(chan error, 1)
 	go func() { served <- m.app.Listener(m.ln) }()
+	var err error
 	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+	case err = <-served:
+		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		m.Log.Info("shutting down", "service", m.name)
+		if serr := m.app.ShutdownWithTimeout(m.Config.ShutdownTimeout); serr != nil {
+			err = fmt.Errorf("shutdown: %w", serr)
+		} else {
+			err = <-served
+		}
 	}
-	m.Log.Info("shutting down", "service", m.name)
-	if err := m.app.ShutdownWithTimeout(m.Config.ShutdownTimeout); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return <-served
+	stop()
+	wg.Wait()
+	return err
 }
 
 // Close releases the stores in the reverse order of opening.

@@ -21,6 +21,8 @@ type Store interface {
 	FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error)
 	// FindItems returns up to f.Limit items with ID > f.AfterID in ID order.
 	FindItems(ctx context.Context, f mediarec.ItemFilter) ([]*mediarec.Item, error)
+	// FindItemsByIDs returns the items that exist among ids, in no set order.
+	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
 	// CreateItem sets item's ID, timestamps and pending status. ECONFLICT when
 	// the external id is taken.
 	CreateItem(ctx context.Context, item *mediarec.Item) error
@@ -32,10 +34,14 @@ type Store interface {
 	// and sets each item's ID. An item whose content is unchanged is left
 	// alone. Every item has a distinct, non-empty external id.
 	UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error)
+	// SetEmbeddingStatus records a result unless it is for an older version.
+	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
+	// CountEmbeddingStatus counts items per embedding status.
+	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
 }
 
 // ChangeStore is the outbox side of a store: the entries every item write
-// leaves, and the embedding results that come back.
+// leaves, read by the relay.
 type ChangeStore interface {
 	// FindChanges returns up to limit outbox entries, oldest first.
 	FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error)
@@ -43,10 +49,6 @@ type ChangeStore interface {
 	DeleteChanges(ctx context.Context, seqs []int64) error
 	// FindItemsByIDs returns the items that exist among ids.
 	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
-	// SetEmbeddingStatus records a result unless it is for an older version.
-	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
-	// CountEmbeddingStatus counts items per embedding status.
-	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
 }
 
 // Page limits of FindItems.
@@ -61,13 +63,31 @@ const MaxBatchLines = 10000
 
 // Service enforces the catalog's rules on top of a Store.
 type Service struct {
-	store Store
-	log   *slog.Logger
+	store   Store
+	log     *slog.Logger
+	changed func()
 }
 
-// New returns a catalog service over store.
-func New(store Store, log *slog.Logger) *Service {
-	return &Service{store: store, log: log}
+// New returns a catalog service over store. changed, if not nil, is called
+// after every write that left outbox entries (Relay.Notify).
+func New(store Store, log *slog.Logger, changed func()) *Service {
+	if changed == nil {
+		changed = func() {}
+	}
+	return &Service{store: store, log: log, changed: changed}
+}
+
+// RecordEmbedding stores a worker's result for an item.
+func (s *Service) RecordEmbedding(ctx context.Context, r mediarec.EmbedResult) error {
+	if r.ItemID <= 0 || (r.Status != mediarec.EmbeddingDone && r.Status != mediarec.EmbeddingFailed) {
+		return mediarec.Errorf(mediarec.EINVALID, "Invalid embedding result for item %d.", r.ItemID)
+	}
+	return s.store.SetEmbeddingStatus(ctx, r)
+}
+
+// EmbeddingStats counts the items per embedding status.
+func (s *Service) EmbeddingStats(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error) {
+	return s.store.CountEmbeddingStatus(ctx)
 }
 
 // ListQuery is a page request as a client states it.
@@ -88,6 +108,25 @@ type Page struct {
 // FindItemByID returns one item or ENOTFOUND.
 func (s *Service) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
 	return s.store.FindItemByID(ctx, id)
+}
+
+// FindItemsByIDs returns the items that exist among ids, in the order of ids.
+func (s *Service) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error) {
+	items, err := s.store.FindItemsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*mediarec.Item, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	out := make([]*mediarec.Item, 0, len(items))
+	for _, id := range ids {
+		if it, ok := byID[id]; ok {
+			out = append(out, it)
+		}
+	}
+	return out, nil
 }
 
 // FindItems returns a page of items matching q.
@@ -132,7 +171,11 @@ func (s *Service) CreateItem(ctx context.Context, item *mediarec.Item) error {
 	if err := validateItem(item); err != nil {
 		return err
 	}
-	return s.store.CreateItem(ctx, item)
+	if err := s.store.CreateItem(ctx, item); err != nil {
+		return err
+	}
+	s.changed()
+	return nil
 }
 
 // UpdateItem applies a partial update to an item.
@@ -151,12 +194,21 @@ func (s *Service) UpdateItem(ctx context.Context, id int64, upd mediarec.ItemUpd
 	if err := validateItem(item); err != nil {
 		return nil, err
 	}
-	return s.store.UpdateItem(ctx, id, updateOf(item))
+	updated, err := s.store.UpdateItem(ctx, id, updateOf(item))
+	if err != nil {
+		return nil, err
+	}
+	s.changed()
+	return updated, nil
 }
 
 // DeleteItem removes an item.
 func (s *Service) DeleteItem(ctx context.Context, id int64) error {
-	return s.store.DeleteItem(ctx, id)
+	if err := s.store.DeleteItem(ctx, id); err != nil {
+		return err
+	}
+	s.changed()
+	return nil
 }
 
 // UpsertItem creates or replaces the item with the given external id.
@@ -173,6 +225,7 @@ func (s *Service) UpsertItem(ctx context.Context, externalID string, item *media
 	if err != nil {
 		return 0, fmt.Errorf("upsert item %q: %w", externalID, err)
 	}
+	s.changed()
 	return outcomes[0], nil
 }
 
@@ -223,6 +276,7 @@ func (s *Service) IngestBatch(ctx context.Context, lines []BatchLine) (*mediarec
 	if err != nil {
 		return nil, fmt.Errorf("ingest batch of %d items: %w", len(items), err)
 	}
+	s.changed()
 	for _, o := range outcomes {
 		switch o {
 		case mediarec.Created:

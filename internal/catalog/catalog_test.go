@@ -36,7 +36,7 @@ func TestIngestBatch(t *testing.T) {
 		}
 		return out, nil
 	}}
-	svc := catalog.New(store, slog.New(slog.DiscardHandler))
+	svc := catalog.New(store, slog.New(slog.DiscardHandler), nil)
 	item := func(ext, title string) *mediarec.Item {
 		return &mediarec.Item{ExternalID: ext, Type: mediarec.TypeMovie, Title: title}
 	}
@@ -83,7 +83,7 @@ func TestFindItemsPages(t *testing.T) {
 		}
 		return out, nil
 	}}
-	svc := catalog.New(store, slog.New(slog.DiscardHandler))
+	svc := catalog.New(store, slog.New(slog.DiscardHandler), nil)
 	var ids []int64
 	cursor := ""
 	for {

@@ -9,6 +9,9 @@ import (
 	"mediarec"
 )
 
+// DefaultDimensions is the vector length of the local embedder.
+const DefaultDimensions = 256
+
 // LiveAlias names the collection searches read and jobs without a target
 // write: an alias, so that a re-embedding can switch it in one step.
 const LiveAlias = "items"

@@ -75,19 +75,33 @@ func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered
 		}
 	}
 	for coll, idx := range groups {
-		err := w.embedGroup(ctx, coll, jobs, idx)
-		for _, i := range idx {
-			if err != nil {
-				errs[i] = w.retryOrFail(ctx, jobs[i], delivered[i], err)
-			} else {
-				errs[i] = w.report(ctx, jobs[i], mediarec.EmbeddingDone, "")
-			}
-		}
+		w.embedGroup(ctx, coll, jobs, delivered, idx, errs)
 	}
 	return errs
 }
 
-func (w *Worker) embedGroup(ctx context.Context, coll string, jobs []mediarec.EmbedJob, idx []int) error {
+// embedGroup embeds and writes the jobs idx of one collection and settles
+// each. When the embedder refuses the batch as invalid (one text too long
+// for the model, say), it retries the jobs one by one, so only the
+// offending item fails.
+func (w *Worker) embedGroup(ctx context.Context, coll string, jobs []mediarec.EmbedJob, delivered, idx []int, errs []error) {
+	err := w.embedAndWrite(ctx, coll, jobs, idx)
+	if err != nil && len(idx) > 1 && mediarec.ErrorCode(err) == mediarec.EINVALID {
+		for _, i := range idx {
+			w.embedGroup(ctx, coll, jobs, delivered, []int{i}, errs)
+		}
+		return
+	}
+	for _, i := range idx {
+		if err != nil {
+			errs[i] = w.retryOrFail(ctx, jobs[i], delivered[i], err)
+		} else {
+			errs[i] = w.report(ctx, jobs[i], mediarec.EmbeddingDone, "")
+		}
+	}
+}
+
+func (w *Worker) embedAndWrite(ctx context.Context, coll string, jobs []mediarec.EmbedJob, idx []int) error {
 	texts := make([]string, len(idx))
 	for k, i := range idx {
 		texts[k] = ItemText(jobs[i].Item)

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mediarec/ingest"
+	"mediarec/internal/natsbus/natstest"
+	"mediarec/internal/postgres/pgtest"
+)
+
+// checkFor polls cond until it holds or the deadline passes.
+func checkFor(t *testing.T, within time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// externalBus returns the env of a server on the machine's NATS, in a
+// namespace of its own that is deleted after the test.
+func externalBus(t *testing.T) map[string]string {
+	url, ns := natstest.ExternalConfig(t)
+	return map[string]string{"NATS_URL": url, "NATS_NAMESPACE": ns}
+}
+
+type embeddingStats struct {
+	Model                 string
+	Dimensions            int
+	Pending, Done, Failed int
+}
+
+func TestEveryItemGetsEmbedded(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
+		t.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
+	}
+	setups := map[string]func(t *testing.T) map[string]string{
+		"embedded": func(t *testing.T) map[string]string { return nil },
+		"postgres and external NATS": func(t *testing.T) map[string]string {
+			env := externalBus(t)
+			env["CATALOG_DATABASE_URL"] = pgtest.NewDatabase(t)
+			return env
+		},
+	}
+	for name, setup := range setups {
+		t.Run(name, func(t *testing.T) {
+			m := MustRunMain(t, setup(t))
+			rep, err := ingest.Run(context.Background(), ingest.Options{Server: m.URL()}, "movielens", []string{movieLensDir})
+			if err != nil || rep.Created != 9742 {
+				t.Fatalf("ingest: %+v, %v", rep, err)
+			}
+			checkFor(t, 90*time.Second, func() error {
+				status, body := get(t, m.URL()+"/v1/admin/embedding")
+				var s embeddingStats
+				if err := json.Unmarshal([]byte(body), &s); status != 200 || err != nil {
+					return fmt.Errorf("embedding stats %d: %s", status, body)
+				}
+				if s.Done != 9742 || s.Pending != 0 || s.Failed != 0 {
+					return fmt.Errorf("embedding stats: %+v", s)
+				}
+				return nil
+			})
+			status, body := get(t, m.URL()+"/v1/search?q=toy+story&limit=3")
+			if status != 200 {
+				t.Fatalf("search: %d %s", status, body)
+			}
+		})
+	}
+}

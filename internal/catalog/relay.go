@@ -1,0 +1,128 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"mediarec"
+)
+
+// Publisher is what the relay needs of the message bus.
+type Publisher interface {
+	// Publish stores data on subject; msgID de-duplicates re-publishing.
+	Publish(ctx context.Context, subject, msgID string, data []byte) error
+}
+
+// relayBatch bounds one pass of the relay.
+const relayBatch = 500
+
+// Relay publishes the outbox to the bus as embed jobs: every item change
+// the store recorded, with the item's current content, and deletes entries
+// only once the bus has them. While the bus is away entries wait in the
+// outbox, so no change is lost.
+type Relay struct {
+	store ChangeStore
+	pub   Publisher
+	log   *slog.Logger
+	wake  chan struct{}
+}
+
+// NewRelay returns a relay from store to pub.
+func NewRelay(store ChangeStore, pub Publisher, log *slog.Logger) *Relay {
+	return &Relay{store: store, pub: pub, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Notify tells the relay there is something new, so it need not wait for
+// its next poll.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends. It polls as well as listening to Notify, for
+// changes written by other processes (another catalog replica, say).
+func (r *Relay) Run(ctx context.Context) error {
+	const poll, maxBackoff = time.Second, 10 * time.Second
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := r.relayOnce(ctx)
+		wait := poll
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			r.log.Warn("outbox relay failed; will retry", "error", err, "retry_in", backoff)
+			wait, backoff = backoff, min(2*backoff, maxBackoff)
+		case n == relayBatch:
+			backoff = 100 * time.Millisecond
+			continue // more is waiting
+		default:
+			backoff = 100 * time.Millisecond
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-r.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// relayOnce publishes one batch of outbox entries and returns how many.
+func (r *Relay) relayOnce(ctx context.Context) (int, error) {
+	changes, err := r.store.FindChanges(ctx, relayBatch)
+	if err != nil || len(changes) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, 0, len(changes))
+	for _, c := range changes {
+		if !c.Deleted {
+			ids = append(ids, c.ItemID)
+		}
+	}
+	items, err := r.store.FindItemsByIDs(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	byID := make(map[int64]*mediarec.Item, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	seqs := make([]int64, 0, len(changes))
+	for _, c := range changes {
+		data, err := json.Marshal(jobFor(c, byID[c.ItemID]))
+		if err != nil {
+			return 0, fmt.Errorf("encode job for item %d: %w", c.ItemID, err)
+		}
+		if err := r.pub.Publish(ctx, mediarec.SubjectEmbedJobs, "change-"+strconv.FormatInt(c.Seq, 10), data); err != nil {
+			// What was published stays published; drop those entries and
+			// retry the rest later.
+			return 0, errors.Join(fmt.Errorf("publish job for item %d: %w", c.ItemID, err), r.store.DeleteChanges(ctx, seqs))
+		}
+		seqs = append(seqs, c.Seq)
+	}
+	if err := r.store.DeleteChanges(ctx, seqs); err != nil {
+		return 0, err
+	}
+	return len(changes), nil
+}
+
+// jobFor builds the job of a change. It carries the item as it is now, not
+// as it was at the change: a later change makes an earlier one's content
+// stale, and the version tells the catalog which content a result is for.
+func jobFor(c mediarec.ItemChange, item *mediarec.Item) mediarec.EmbedJob {
+	if c.Deleted || item == nil {
+		return mediarec.EmbedJob{ItemID: c.ItemID, Version: c.Version, Deleted: true, Collection: c.Collection}
+	}
+	return mediarec.EmbedJob{ItemID: item.ID, Version: item.Version, Item: item, Collection: c.Collection}
+}

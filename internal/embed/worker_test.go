@@ -1,0 +1,186 @@
+package embed_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"mediarec"
+	"mediarec/internal/embed"
+)
+
+// fakeEmbedder refuses texts containing "too long" as invalid and fails
+// every call while down is set.
+type fakeEmbedder struct{ down error }
+
+func (f *fakeEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		if strings.Contains(t, "too long") {
+			return nil, mediarec.Errorf(mediarec.EINVALID, "input too long")
+		}
+		out[i] = []float32{1, 0}
+	}
+	return out, nil
+}
+func (f *fakeEmbedder) Model() string   { return "fake" }
+func (f *fakeEmbedder) Dimensions() int { return 2 }
+
+type fakeVectors struct {
+	mu       sync.Mutex
+	upserted map[string][]int64
+	deleted  []int64
+}
+
+func (f *fakeVectors) Upsert(_ context.Context, coll string, pts []mediarec.VectorPoint) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range pts {
+		f.upserted[coll] = append(f.upserted[coll], p.ID)
+	}
+	return nil
+}
+
+func (f *fakeVectors) Delete(_ context.Context, _ string, ids []int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deleted = append(f.deleted, ids...)
+	return nil
+}
+
+type fakeBus struct {
+	mu      sync.Mutex
+	results map[int64]mediarec.EmbedResult
+}
+
+func (f *fakeBus) Publish(_ context.Context, subject, _ string, data []byte) error {
+	var r mediarec.EmbedResult
+	if err := json.Unmarshal(data, &r); err != nil || subject != mediarec.SubjectEmbedResults {
+		return errors.New("unexpected publish")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.results[r.ItemID] = r
+	return nil
+}
+
+func job(id int64, title string) mediarec.EmbedJob {
+	return mediarec.EmbedJob{ItemID: id, Version: 3, Item: &mediarec.Item{ID: id, Type: mediarec.TypeMovie, Title: title}}
+}
+
+func TestWorker(t *testing.T) {
+	unavailable := mediarec.Errorf(mediarec.EUNAVAILABLE, "embedder away")
+	tests := []struct {
+		name        string
+		down        error
+		jobs        []mediarec.EmbedJob
+		delivered   int
+		wantErrs    []string // error codes per job, "" for settled
+		wantStatus  map[int64]mediarec.EmbeddingStatus
+		wantVectors map[string][]int64
+		wantDeleted []int64
+	}{
+		{
+			name:        "embeds and reports done",
+			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "Aliens"), {ItemID: 3, Version: 2, Deleted: true}, {ItemID: 4, Version: 1, Item: &mediarec.Item{ID: 4, Type: mediarec.TypeBook, Title: "Dune"}, Collection: "items_next"}},
+			delivered:   1,
+			wantErrs:    []string{"", "", "", ""},
+			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingDone, 4: mediarec.EmbeddingDone},
+			wantVectors: map[string][]int64{"items": {1, 2}, "items_next": {4}},
+			wantDeleted: []int64{3},
+		},
+		{
+			name:      "transient failure is retried",
+			down:      unavailable,
+			jobs:      []mediarec.EmbedJob{job(1, "Alien")},
+			delivered: 1,
+			wantErrs:  []string{mediarec.EUNAVAILABLE},
+		},
+		{
+			name:       "last attempt reports failed",
+			down:       unavailable,
+			jobs:       []mediarec.EmbedJob{job(1, "Alien")},
+			delivered:  5,
+			wantErrs:   []string{""},
+			wantStatus: map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingFailed},
+		},
+		{
+			name:        "one invalid text fails alone",
+			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "too long"), job(3, "Heat")},
+			delivered:   1,
+			wantErrs:    []string{"", "", ""},
+			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingFailed, 3: mediarec.EmbeddingDone},
+			wantVectors: map[string][]int64{"items": {1, 3}},
+		},
+		{
+			name:       "job without an item",
+			jobs:       []mediarec.EmbedJob{{ItemID: 9, Version: 1}, {Version: 1}},
+			delivered:  1,
+			wantErrs:   []string{"", mediarec.EINVALID},
+			wantStatus: map[int64]mediarec.EmbeddingStatus{9: mediarec.EmbeddingFailed},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vectors := &fakeVectors{upserted: map[string][]int64{}}
+			bus := &fakeBus{results: map[int64]mediarec.EmbedResult{}}
+			w := embed.NewWorker(&fakeEmbedder{down: tt.down}, vectors, bus, "items", 5, slog.New(slog.DiscardHandler))
+			delivered := make([]int, len(tt.jobs))
+			for i := range delivered {
+				delivered[i] = tt.delivered
+			}
+			errs := w.Handle(context.Background(), tt.jobs, delivered)
+			var codes []string
+			for _, err := range errs {
+				codes = append(codes, mediarec.ErrorCode(err))
+			}
+			if diff := cmp.Diff(tt.wantErrs, codes); diff != "" {
+				t.Fatalf("errors (-want +got):\n%s", diff)
+			}
+			versions := map[int64]int{}
+			for _, j := range tt.jobs {
+				versions[j.ItemID] = j.Version
+			}
+			status := map[int64]mediarec.EmbeddingStatus{}
+			for id, r := range bus.results {
+				status[id] = r.Status
+				if r.Version != versions[id] {
+					t.Fatalf("result %+v lost the job's version %d", r, versions[id])
+				}
+				if r.Status == mediarec.EmbeddingFailed && r.Error == "" {
+					t.Fatalf("failed result without a reason: %+v", r)
+				}
+			}
+			if diff := cmp.Diff(tt.wantStatus, status, cmpEmpty); diff != "" {
+				t.Fatalf("results (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantVectors, vectors.upserted, cmpEmpty); diff != "" {
+				t.Fatalf("vectors (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantDeleted, vectors.deleted); diff != "" {
+				t.Fatalf("deleted (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var cmpEmpty = cmp.FilterValues(func(a, b any) bool { return isEmpty(a) && isEmpty(b) }, cmp.Ignore())
+
+func isEmpty(v any) bool {
+	switch m := v.(type) {
+	case map[int64]mediarec.EmbeddingStatus:
+		return len(m) == 0
+	case map[string][]int64:
+		return len(m) == 0
+	}
+	return false
+}

@@ -1,0 +1,304 @@
+package vectordb
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+
+	"mediarec"
+)
+
+// localPlanCost is roughly how many vectors one unfiltered graph search
+// scores (3–4 thousand at efSearch 96 on 256-d vectors). The planner weighs it against
+// a filter's subset: a walk that only keeps a fraction s of what it meets
+// scores roughly localPlanCost/s vectors, the exact scan of the subset scores
+// s·n, so the scan wins while subset² ≤ localPlanCost·n. At 1M points that
+// scans subsets up to ~6% exactly; at 100k up to ~20%; below 4,096 points
+// every search is exact. Qdrant's planner makes the same call with its
+// cardinality estimate and full_scan_threshold.
+const localPlanCost = 4096
+
+// localCollection is one collection of the in-process store: the graph, the
+// id ↔ node maps, payloads and, per payload type, the list of live nodes the
+// planner counts and scans.
+//
+// Locking: writeMu serialises writers (upserts, deletes, repairs, snapshots,
+// close) for their whole length. mu guards everything a search reads; a
+// writer takes it exclusively only for the short allocate and commit steps,
+// so searches go on while it plans an insert, repairs or writes a snapshot.
+// Because only the holder of writeMu mutates, it may read without mu.
+type localCollection struct {
+	name string
+	dim  int
+	dir  string
+
+	writeMu  sync.Mutex
+	closed   bool      // under writeMu
+	wal      *localWAL // under writeMu
+	snapSize int64     // under writeMu
+	walMin   int64
+	walMax   int64
+
+	mu        sync.RWMutex
+	g         *hnswIndex
+	byID      map[int64]uint32
+	ids       []int64                  // per slot
+	payloads  []mediarec.VectorPayload // per slot
+	types     []uint8                  // per slot: index into typeNames
+	typePos   []uint32                 // per slot: position in typeNodes
+	typeNames []mediarec.ItemType
+	typeCodes map[mediarec.ItemType]uint8
+	typeNodes [][]uint32 // per type: its live nodes
+}
+
+func newLocalCollection(name, dir string, dim int) *localCollection {
+	return &localCollection{
+		name:      name,
+		dim:       dim,
+		dir:       dir,
+		walMin:    localWALMin,
+		walMax:    localWALMax,
+		g:         newHNSW(dim),
+		byID:      make(map[int64]uint32),
+		typeCodes: make(map[mediarec.ItemType]uint8),
+	}
+}
+
+func (c *localCollection) info() mediarec.Collection {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return mediarec.Collection{Name: c.name, Dimensions: c.dim, Points: len(c.byID)}
+}
+
+func (c *localCollection) get(ids []int64) []mediarec.VectorPoint {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]mediarec.VectorPoint, 0, len(ids))
+	for _, id := range ids {
+		if node, ok := c.byID[id]; ok {
+			out = append(out, mediarec.VectorPoint{ID: id, Vector: slices.Clone(c.g.vec(node)), Payload: localClonePayload(c.payloads[node])})
+		}
+	}
+	return out
+}
+
+// search plans like Qdrant: it counts the points that pass the filter from
+// the per-type lists, scans them exactly when that is cheaper than a
+// filtered walk (see localPlanCost), and otherwise walks the graph with the
+// filter applied to what is collected, not to what is expanded.
+func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []mediarec.VectorHit {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s := c.g.getScratch()
+	defer c.g.putScratch(s)
+
+	var allowed [256]bool
+	subset := len(c.byID)
+	filtered := len(f.Types) > 0
+	if filtered {
+		subset = 0
+		for _, t := range f.Types {
+			if code, ok := c.typeCodes[t]; ok && !allowed[code] {
+				allowed[code] = true
+				subset += len(c.typeNodes[code])
+			}
+		}
+	} else {
+		for code := range c.typeNames {
+			allowed[code] = true
+		}
+	}
+	s.excluded.reset(c.g.len())
+	for _, id := range f.ExcludeIDs {
+		if node, ok := c.byID[id]; ok && allowed[c.types[node]] && !s.excluded.visit(node) {
+			subset--
+			filtered = true
+		}
+	}
+	if subset <= 0 || k <= 0 {
+		return []mediarec.VectorHit{}
+	}
+	var accept func(uint32) bool
+	if filtered {
+		accept = func(node uint32) bool { return allowed[c.types[node]] && !s.excluded.has(node) }
+	}
+
+	var res []hnswCand
+	if subset*subset <= localPlanCost*len(c.byID) {
+		s.res = s.res[:0]
+		for code, ok := range allowed[:len(c.typeNames)] {
+			if ok {
+				c.g.scanInto(q, k, c.typeNodes[code], accept, s)
+			}
+		}
+		res = s.sorted(k)
+	} else {
+		res = c.g.search(q, k, hnswEfSearch, accept, s)
+	}
+	hits := make([]mediarec.VectorHit, len(res))
+	for i, r := range res {
+		hits[i] = mediarec.VectorHit{ID: c.ids[r.node], Score: r.score, Payload: localClonePayload(c.payloads[r.node])}
+	}
+	// Break ties by id so that equal scores come back in the same order
+	// whatever the graph's node numbering.
+	slices.SortFunc(hits, func(a, b mediarec.VectorHit) int {
+		if r := cmp.Compare(b.Score, a.Score); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return hits
+}
+
+// applyUpsert inserts normalised points with distinct ids; the caller holds
+// writeMu. An id that exists already is tombstoned in the same commit that
+// links its new node, so a search sees exactly one of the two.
+func (c *localCollection) applyUpsert(pts []mediarec.VectorPoint) {
+	for lo := 0; lo < len(pts); {
+		part := pts[lo:min(len(pts), lo+c.g.hnswChunk())]
+		lo += len(part)
+		vecs := make([][]float32, len(part))
+		for i := range part {
+			vecs[i] = part[i].Vector
+		}
+		c.mu.Lock()
+		nodes := c.g.allocate(vecs)
+		if grow := c.g.len() - len(c.ids); grow > 0 {
+			c.ids = append(c.ids, make([]int64, grow)...)
+			c.payloads = append(c.payloads, make([]mediarec.VectorPayload, grow)...)
+			c.types = append(c.types, make([]uint8, grow)...)
+			c.typePos = append(c.typePos, make([]uint32, grow)...)
+		}
+		c.mu.Unlock()
+
+		plan := c.g.plan(nodes)
+
+		c.mu.Lock()
+		c.g.commit(plan)
+		for i, p := range part {
+			if old, ok := c.byID[p.ID]; ok {
+				c.unbind(old)
+			}
+			c.bind(nodes[i], p.ID, p.Payload)
+		}
+		c.mu.Unlock()
+	}
+	c.repairIfNeeded()
+}
+
+// applyDelete tombstones the nodes of ids; the caller holds writeMu.
+func (c *localCollection) applyDelete(ids []int64) {
+	c.mu.Lock()
+	for _, id := range ids {
+		if node, ok := c.byID[id]; ok {
+			c.unbind(node)
+		}
+	}
+	c.mu.Unlock()
+	c.repairIfNeeded()
+}
+
+func (c *localCollection) repairIfNeeded() {
+	if !c.g.needsRepair() {
+		return
+	}
+	jobs := c.g.repairPlan()
+	c.mu.Lock()
+	c.g.repairCommit(jobs)
+	c.mu.Unlock()
+}
+
+// bind records node as the live point id; the caller holds mu.
+func (c *localCollection) bind(node uint32, id int64, p mediarec.VectorPayload) {
+	code := c.typeCode(p.Type)
+	c.byID[id] = node
+	c.ids[node], c.payloads[node], c.types[node] = id, p, code
+	c.typePos[node] = uint32(len(c.typeNodes[code]))
+	c.typeNodes[code] = append(c.typeNodes[code], node)
+}
+
+// unbind tombstones node and forgets its point; the caller holds mu.
+func (c *localCollection) unbind(node uint32) {
+	code, pos := c.types[node], c.typePos[node]
+	list := c.typeNodes[code]
+	last := list[len(list)-1]
+	list[pos], c.typePos[last] = last, pos
+	c.typeNodes[code] = list[:len(list)-1]
+	delete(c.byID, c.ids[node])
+	c.payloads[node] = mediarec.VectorPayload{}
+	c.g.markDeleted(node)
+}
+
+// typeCode interns a payload type; newTypes has checked there is room.
+func (c *localCollection) typeCode(t mediarec.ItemType) uint8 {
+	code, ok := c.typeCodes[t]
+	if !ok {
+		code = uint8(len(c.typeNames))
+		c.typeCodes[t] = code
+		c.typeNames = append(c.typeNames, t)
+		c.typeNodes = append(c.typeNodes, nil)
+	}
+	return code
+}
+
+// roomForTypes reports whether the payload types of pts fit the 256 codes a
+// node's one-byte type can name.
+func (c *localCollection) roomForTypes(pts []mediarec.VectorPoint) bool {
+	n := len(c.typeNames)
+	seen := map[mediarec.ItemType]bool{}
+	for _, p := range pts {
+		if _, ok := c.typeCodes[p.Payload.Type]; !ok && !seen[p.Payload.Type] {
+			seen[p.Payload.Type] = true
+			n++
+		}
+	}
+	return n <= 256
+}
+
+// localPrepare validates points against a collection's dimension and returns
+// copies with unit vectors and distinct ids (the last occurrence wins).
+func localPrepare(pts []mediarec.VectorPoint, dim int) ([]mediarec.VectorPoint, error) {
+	out := make([]mediarec.VectorPoint, 0, len(pts))
+	index := make(map[int64]int, len(pts))
+	for _, p := range pts {
+		v, err := localNormalise(p.Vector, dim)
+		if err != nil {
+			return nil, mediarec.Errorf(mediarec.EINVALID, "Point %d: %s.", p.ID, err.Message)
+		}
+		q := mediarec.VectorPoint{ID: p.ID, Vector: v, Payload: localClonePayload(p.Payload)}
+		if i, ok := index[p.ID]; ok {
+			out[i] = q
+			continue
+		}
+		index[p.ID] = len(out)
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// localNormalise returns v scaled to unit length, so that cosine similarity
+// is a dot product.
+func localNormalise(v []float32, dim int) ([]float32, *mediarec.Error) {
+	if len(v) != dim {
+		return nil, mediarec.Errorf(mediarec.EINVALID, "vector has %d dimensions, the collection %d", len(v), dim)
+	}
+	var sum float64
+	for _, x := range v {
+		sum += float64(x) * float64(x)
+	}
+	if sum == 0 || math.IsInf(sum, 0) || math.IsNaN(sum) {
+		return nil, mediarec.Errorf(mediarec.EINVALID, "vector must be finite and non-zero")
+	}
+	inv := 1 / math.Sqrt(sum)
+	out := make([]float32, dim)
+	for i, x := range v {
+		out[i] = float32(float64(x) * inv)
+	}
+	return out, nil
+}
+
+func localClonePayload(p mediarec.VectorPayload) mediarec.VectorPayload {
+	p.Genres, p.Tags = slices.Clone(p.Genres), slices.Clone(p.Tags)
+	return p
+}
