@@ -18,8 +18,10 @@ type EmbedJob struct {
 	Deleted bool  `json:"deleted,omitempty"`
 	// Item is the content to embed; nil when Deleted.
 	Item *Item `json:"item,omitempty"`
-	// Collection is the vector collection to write; empty means the live one.
-	Collection string `json:"collection,omitempty"`
+	// Collection is the vector collection to write and Model the model to
+	// embed with: one generation.
+	Collection string `json:"collection"`
+	Model      string `json:"model"`
 }
 
 // EmbedResult reports what a worker did with an EmbedJob.
@@ -28,7 +30,9 @@ type EmbedResult struct {
 	Version int             `json:"version"`
 	Status  EmbeddingStatus `json:"status"`
 	Model   string          `json:"model,omitempty"`
-	Error   string          `json:"error,omitempty"`
+	// Collection is where the vector went.
+	Collection string `json:"collection,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // ItemChange is an outbox entry: an item changed (or was deleted, or is due

@@ -36,3 +36,24 @@ type Collection struct {
 	Dimensions int
 	Points     int
 }
+
+// Generation is one model's vectors: searches embed queries with Model and
+// read Collection, and the two only ever change together.
+type Generation struct {
+	Model      string `json:"model"`
+	Dimensions int    `json:"dimensions"`
+	Collection string `json:"collection"`
+}
+
+// EmbeddingState is shared by every process: the live generation, the one a
+// re-embedding is building, and the catalog size at the last local fit.
+type EmbeddingState struct {
+	Live     Generation  `json:"live"`
+	Target   *Generation `json:"target,omitempty"`
+	JobID    string      `json:"job_id,omitempty"`
+	Total    int         `json:"total,omitempty"` // items queued for the target
+	FittedOn int         `json:"fitted_on,omitempty"`
+	// Retired is the collection the live one replaced; it is deleted when
+	// the next re-embedding starts, after every reader has moved on.
+	Retired string `json:"retired,omitempty"`
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"mediarec"
 	"mediarec/internal/catalog"
 	"mediarec/internal/config"
 	"mediarec/internal/embed"
@@ -99,35 +100,46 @@ func (m *Main) Open(ctx context.Context) error {
 	m.closers = append(m.closers, bus.Close)
 	checks["nats"] = bus.Ping
 
+	var vectors vectorStore
+	var reg *embed.Registry
+	if r.worker || r.search || r.catalog {
+		if vectors, err = m.openVectors(ctx, checks); err != nil {
+			return err
+		}
+		states, err := bus.EmbeddingStore(ctx)
+		if err != nil {
+			return err
+		}
+		remote, err := m.openRemoteEmbedder()
+		if err != nil {
+			return err
+		}
+		reg = embed.NewRegistry(states, remote)
+		if err := reg.Init(ctx, vectors); err != nil {
+			return fmt.Errorf("embedding state: %w", err)
+		}
+	}
+
+	var coord *embed.Coordinator
 	if r.catalog {
 		store, ping, err := m.openCatalogStore(ctx)
 		if err != nil {
 			return err
 		}
 		checks["catalog_db"] = ping
-		relay := catalog.NewRelay(store, bus, m.Log)
+		relay := catalog.NewRelay(store, bus, reg, m.Log)
 		m.Catalog = catalog.New(store, m.Log, relay.Notify)
+		coord = embed.NewCoordinator(reg, vectors, m.Catalog, m.Config.RefitGrowth, m.Log)
 		results := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedResults, Durable: "catalog", Batch: 256, MaxDeliver: 10, AckWait: 30 * time.Second}
 		m.tasks = append(m.tasks, relay.Run, func(ctx context.Context) error {
-			return bus.Consume(ctx, results, natsbus.JSONEach(m.Catalog.RecordEmbedding))
-		})
-	}
-
-	var vectors vectorStore
-	var embedder embed.Embedder
-	if r.worker || r.search {
-		if vectors, err = m.openVectors(ctx, checks); err != nil {
-			return err
-		}
-		if embedder, err = m.openEmbedder(); err != nil {
-			return err
-		}
-		if err := embed.EnsureLive(ctx, vectors, embedder, m.Log); err != nil {
-			return fmt.Errorf("vector store: %w", err)
-		}
+			return bus.Consume(ctx, results, natsbus.JSONEach(func(ctx context.Context, res mediarec.EmbedResult) error {
+				coord.Observe(res)
+				return m.Catalog.RecordEmbedding(ctx, res)
+			}))
+		}, func(ctx context.Context) error { return coord.Run(ctx, time.Second) })
 	}
 	if r.worker {
-		w := embed.NewWorker(embedder, vectors, bus, embed.LiveAlias, jobAttempts, m.Log)
+		w := embed.NewWorker(reg, vectors, bus, jobAttempts, m.Log)
 		jobs := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedJobs, Durable: "embed-workers", Batch: 128, MaxDeliver: jobAttempts, AckWait: 30 * time.Second}
 		m.tasks = append(m.tasks, func(ctx context.Context) error {
 			return bus.Consume(ctx, jobs, natsbus.JSONBatch(w.Handle))
@@ -141,14 +153,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if r.catalog {
 		admin := httpapi.RequireAdmin(m.Config.AdminToken)
 		httpapi.RegisterItemRoutes(m.app, m.Catalog, admin)
-		var model httpapi.Model
-		if embedder != nil {
-			model = httpapi.Model{Name: embedder.Model(), Dimensions: embedder.Dimensions()}
-		}
-		httpapi.RegisterAdminRoutes(m.app, m.Catalog, model, admin)
+		httpapi.RegisterAdminRoutes(m.app, m.Catalog, coord, admin)
 	}
 	if r.search {
-		httpapi.RegisterSearchRoutes(m.app, recs.New(embedder, vectors, m.Catalog, embed.LiveAlias))
+		httpapi.RegisterSearchRoutes(m.app, recs.New(reg, vectors, m.Catalog))
 	}
 	if m.name == "serve" {
 		web.Register(m.app)
@@ -165,7 +173,8 @@ func (m *Main) Open(ctx context.Context) error {
 // failed.
 const jobAttempts = 5
 
-// vectorStore is what the worker and the read paths need of the vectors.
+// vectorStore is what the worker, the coordinator and the read paths need
+// of the vectors.
 type vectorStore interface {
 	embed.CollectionStore
 	embed.VectorWriter
@@ -190,10 +199,12 @@ func (m *Main) openVectors(ctx context.Context, checks map[string]func(context.C
 	return local, nil
 }
 
-func (m *Main) openEmbedder() (embed.Embedder, error) {
+// openRemoteEmbedder returns the configured OpenAI-compatible embedder, or
+// nil for the local one.
+func (m *Main) openRemoteEmbedder() (embed.Embedder, error) {
 	c := m.Config
 	if c.OpenAIBaseURL == "" && c.OpenAIAPIKey == "" {
-		return embed.NewHashing(embed.DefaultDimensions), nil
+		return nil, nil
 	}
 	e, err := embed.NewOpenAI(embed.OpenAIConfig{BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIAPIKey, Model: c.EmbeddingModel, Dimensions: c.EmbeddingDimensions})
 	if err != nil {

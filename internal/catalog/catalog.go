@@ -38,6 +38,9 @@ type Store interface {
 	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
 	// CountEmbeddingStatus counts items per embedding status.
 	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
+	// EnqueueAll records a change of every item, for re-embedding into
+	// collection, and returns how many.
+	EnqueueAll(ctx context.Context, collection string) (int, error)
 }
 
 // ChangeStore is the outbox side of a store: the entries every item write
@@ -83,6 +86,36 @@ func (s *Service) RecordEmbedding(ctx context.Context, r mediarec.EmbedResult) e
 		return mediarec.Errorf(mediarec.EINVALID, "Invalid embedding result for item %d.", r.ItemID)
 	}
 	return s.store.SetEmbeddingStatus(ctx, r)
+}
+
+// EachItem calls fn for every item in id order, a page at a time.
+func (s *Service) EachItem(ctx context.Context, fn func(*mediarec.Item) error) error {
+	after := int64(0)
+	for {
+		items, err := s.store.FindItems(ctx, mediarec.ItemFilter{AfterID: after, Limit: MaxLimit})
+		if err != nil {
+			return fmt.Errorf("read items after %d: %w", after, err)
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if len(items) < MaxLimit {
+			return nil
+		}
+		after = items[len(items)-1].ID
+	}
+}
+
+// EnqueueAll queues every item for embedding into collection.
+func (s *Service) EnqueueAll(ctx context.Context, collection string) (int, error) {
+	n, err := s.store.EnqueueAll(ctx, collection)
+	if err != nil {
+		return 0, err
+	}
+	s.changed()
+	return n, nil
 }
 
 // EmbeddingStats counts the items per embedding status.

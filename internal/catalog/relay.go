@@ -18,6 +18,12 @@ type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 }
 
+// Generations tells the relay where vectors go: the live generation, and
+// the one a re-embedding is building.
+type Generations interface {
+	State(ctx context.Context) (mediarec.EmbeddingState, error)
+}
+
 // relayBatch bounds one pass of the relay.
 const relayBatch = 500
 
@@ -28,13 +34,14 @@ const relayBatch = 500
 type Relay struct {
 	store ChangeStore
 	pub   Publisher
+	gens  Generations
 	log   *slog.Logger
 	wake  chan struct{}
 }
 
 // NewRelay returns a relay from store to pub.
-func NewRelay(store ChangeStore, pub Publisher, log *slog.Logger) *Relay {
-	return &Relay{store: store, pub: pub, log: log, wake: make(chan struct{}, 1)}
+func NewRelay(store ChangeStore, pub Publisher, gens Generations, log *slog.Logger) *Relay {
+	return &Relay{store: store, pub: pub, gens: gens, log: log, wake: make(chan struct{}, 1)}
 }
 
 // Notify tells the relay there is something new, so it need not wait for
@@ -98,16 +105,23 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	for _, it := range items {
 		byID[it.ID] = it
 	}
+	state, err := r.gens.State(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("embedding state: %w", err)
+	}
 	seqs := make([]int64, 0, len(changes))
 	for _, c := range changes {
-		data, err := json.Marshal(jobFor(c, byID[c.ItemID]))
-		if err != nil {
-			return 0, fmt.Errorf("encode job for item %d: %w", c.ItemID, err)
-		}
-		if err := r.pub.Publish(ctx, mediarec.SubjectEmbedJobs, "change-"+strconv.FormatInt(c.Seq, 10), data); err != nil {
-			// What was published stays published; drop those entries and
-			// retry the rest later.
-			return 0, errors.Join(fmt.Errorf("publish job for item %d: %w", c.ItemID, err), r.store.DeleteChanges(ctx, seqs))
+		for _, gen := range destinations(c, state) {
+			data, err := json.Marshal(jobFor(c, byID[c.ItemID], gen))
+			if err != nil {
+				return 0, fmt.Errorf("encode job for item %d: %w", c.ItemID, err)
+			}
+			msgID := "change-" + strconv.FormatInt(c.Seq, 10) + "-" + gen.Collection
+			if err := r.pub.Publish(ctx, mediarec.SubjectEmbedJobs, msgID, data); err != nil {
+				// What was published stays published; drop those entries
+				// and retry the rest later.
+				return 0, errors.Join(fmt.Errorf("publish job for item %d: %w", c.ItemID, err), r.store.DeleteChanges(ctx, seqs))
+			}
 		}
 		seqs = append(seqs, c.Seq)
 	}
@@ -117,12 +131,26 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	return len(changes), nil
 }
 
+// destinations are the generations a change must reach: an item change
+// goes to the live one and, during a re-embedding, to the target too; an
+// entry queued for one collection goes there alone, or nowhere once that
+// re-embedding is over.
+func destinations(c mediarec.ItemChange, s mediarec.EmbeddingState) []mediarec.Generation {
+	var out []mediarec.Generation
+	for _, g := range []*mediarec.Generation{&s.Live, s.Target} {
+		if g != nil && g.Collection != "" && (c.Collection == "" || c.Collection == g.Collection) {
+			out = append(out, *g)
+		}
+	}
+	return out
+}
+
 // jobFor builds the job of a change. It carries the item as it is now, not
 // as it was at the change: a later change makes an earlier one's content
 // stale, and the version tells the catalog which content a result is for.
-func jobFor(c mediarec.ItemChange, item *mediarec.Item) mediarec.EmbedJob {
+func jobFor(c mediarec.ItemChange, item *mediarec.Item, gen mediarec.Generation) mediarec.EmbedJob {
 	if c.Deleted || item == nil {
-		return mediarec.EmbedJob{ItemID: c.ItemID, Version: c.Version, Deleted: true, Collection: c.Collection}
+		return mediarec.EmbedJob{ItemID: c.ItemID, Version: c.Version, Deleted: true, Collection: gen.Collection, Model: gen.Model}
 	}
-	return mediarec.EmbedJob{ItemID: item.ID, Version: item.Version, Item: item, Collection: c.Collection}
+	return mediarec.EmbedJob{ItemID: item.ID, Version: item.Version, Item: item, Collection: gen.Collection, Model: gen.Model}
 }

@@ -34,6 +34,9 @@ type Config struct {
 	OpenAIAPIKey        string
 	EmbeddingModel      string
 	EmbeddingDimensions int
+	// RefitGrowth is the catalog growth since the last fit of the local
+	// model that triggers a refit; 0 turns refits off.
+	RefitGrowth float64
 
 	LogLevel        slog.Level
 	BodyLimit       int
@@ -64,6 +67,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OpenAIBaseURL:      getenv("OPENAI_BASE_URL"),
 		OpenAIAPIKey:       getenv("OPENAI_API_KEY"),
 		EmbeddingModel:     getenv("EMBEDDING_MODEL"),
+		RefitGrowth:        0.2,
 		BodyLimit:          8 << 20,
 		RequestTimeout:     30 * time.Second,
 		ShutdownTimeout:    20 * time.Second,
@@ -75,6 +79,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("EMBEDDING_DIMENSIONS=%q is not a whole number", v))
 		}
 		c.EmbeddingDimensions = n
+	}
+	if v := getenv("MEDIAREC_REFIT_GROWTH"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEDIAREC_REFIT_GROWTH=%q is not a number", v))
+		}
+		c.RefitGrowth = f
 	}
 	if v := getenv("MEDIAREC_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -98,6 +109,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory for the embedded stores (MEDIAREC_DATA_DIR)")
 	fs.StringVar(&c.CatalogDatabaseURL, "catalog-db", c.CatalogDatabaseURL, "catalog PostgreSQL URL; empty = SQLite in the data dir (CATALOG_DATABASE_URL, DATABASE_URL)")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
+	fs.Float64Var(&c.RefitGrowth, "refit-growth", c.RefitGrowth, "catalog growth since the last fit that refits the local model; 0 = never (MEDIAREC_REFIT_GROWTH)")
 	fs.IntVar(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "longest time one request may take")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest time to drain in-flight requests on shutdown")
@@ -136,6 +148,9 @@ func (c Config) Validate() error {
 	}
 	if c.EmbeddingDimensions < 0 {
 		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS must not be negative"))
+	}
+	if c.RefitGrowth < 0 || c.RefitGrowth > 100 {
+		errs = append(errs, errors.New("--refit-growth must be between 0 and 100"))
 	}
 	if c.BodyLimit < 1<<10 {
 		errs = append(errs, errors.New("--body-limit must be at least 1024 bytes"))

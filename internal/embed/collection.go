@@ -2,8 +2,6 @@ package embed
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"strings"
 
 	"mediarec"
@@ -16,11 +14,13 @@ const DefaultDimensions = 256
 // write: an alias, so that a re-embedding can switch it in one step.
 const LiveAlias = "items"
 
-// CollectionStore is what EnsureLive needs of the vector store.
+// CollectionStore is what generations need of the vector store.
 type CollectionStore interface {
 	CreateCollection(ctx context.Context, name string, dim int) error
 	SetAlias(ctx context.Context, alias, collection string) error
 	ResolveAlias(ctx context.Context, alias string) (string, error)
+	CollectionInfo(ctx context.Context, name string) (mediarec.Collection, error)
+	DeleteCollection(ctx context.Context, name string) error
 }
 
 // CollectionFor names the collection of a model's vectors.
@@ -34,29 +34,4 @@ func CollectionFor(model string) string {
 		}
 		return '_'
 	}, model)
-}
-
-// EnsureLive makes sure the live alias exists, creating the collection of
-// e's model on first start. An alias already in place is left alone: it
-// moves only when a re-embedding completes.
-func EnsureLive(ctx context.Context, store CollectionStore, e Embedder, log *slog.Logger) error {
-	want := CollectionFor(e.Model())
-	current, err := store.ResolveAlias(ctx, LiveAlias)
-	switch {
-	case err == nil:
-		if current != want {
-			log.Warn("the live collection holds another model's vectors; re-embed to switch",
-				"live", current, "model_collection", want)
-		}
-		return nil
-	case mediarec.ErrorCode(err) != mediarec.ENOTFOUND:
-		return fmt.Errorf("resolve %s: %w", LiveAlias, err)
-	}
-	if err := store.CreateCollection(ctx, want, e.Dimensions()); err != nil && mediarec.ErrorCode(err) != mediarec.ECONFLICT {
-		return fmt.Errorf("create %s: %w", want, err)
-	}
-	if err := store.SetAlias(ctx, LiveAlias, want); err != nil {
-		return fmt.Errorf("point %s at %s: %w", LiveAlias, want, err)
-	}
-	return nil
 }

@@ -22,23 +22,30 @@ type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 }
 
+// Models gives the embedder of a model a job names.
+type Models interface {
+	Embedder(ctx context.Context, model string) (Embedder, error)
+}
+
 // Worker embeds the items of EmbedJobs in batches, writes their vectors and
 // reports each result to the catalog. It keeps no state of its own, so any
 // number of workers can share the jobs.
 type Worker struct {
-	embedder   Embedder
-	vectors    VectorWriter
-	pub        Publisher
-	log        *slog.Logger
-	collection string // the live collection (an alias) for jobs that name none
-	attempts   int    // deliveries before a job is reported failed
+	models   Models
+	vectors  VectorWriter
+	pub      Publisher
+	log      *slog.Logger
+	attempts int // deliveries before a job is reported failed
 }
 
-// NewWorker returns a worker writing to collection unless a job names
-// another; a job failing attempts deliveries is reported failed.
-func NewWorker(e Embedder, vectors VectorWriter, pub Publisher, collection string, attempts int, log *slog.Logger) *Worker {
-	return &Worker{embedder: e, vectors: vectors, pub: pub, collection: collection, attempts: attempts, log: log}
+// NewWorker returns a worker; a job failing attempts deliveries is
+// reported failed.
+func NewWorker(models Models, vectors VectorWriter, pub Publisher, attempts int, log *slog.Logger) *Worker {
+	return &Worker{models: models, vectors: vectors, pub: pub, attempts: attempts, log: log}
 }
+
+// generation is where a job's vector goes.
+type generation struct{ collection, model string }
 
 // Handle processes a batch and returns one error per job: nil when the job
 // is settled (done, failed and reported, or deleted), an EINVALID error for
@@ -46,22 +53,19 @@ func NewWorker(e Embedder, vectors VectorWriter, pub Publisher, collection strin
 // delivered[i] counts the deliveries of jobs[i], 1 the first time.
 func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered []int) []error {
 	errs := make([]error, len(jobs))
-	groups := map[string][]int{} // collection → indexes of jobs to embed
-	deletes := map[string][]int{}
+	groups := map[generation][]int{} // indexes of the jobs to embed
+	deletes := map[string][]int{}    // collection → indexes
 	for i, j := range jobs {
-		coll := j.Collection
-		if coll == "" {
-			coll = w.collection
-		}
 		switch {
-		case j.ItemID <= 0:
-			errs[i] = mediarec.Errorf(mediarec.EINVALID, "Embed job without an item id.")
+		case j.ItemID <= 0 || j.Collection == "":
+			errs[i] = mediarec.Errorf(mediarec.EINVALID, "Embed job without an item id or a collection.")
 		case j.Deleted:
-			deletes[coll] = append(deletes[coll], i)
+			deletes[j.Collection] = append(deletes[j.Collection], i)
 		case j.Item == nil:
 			errs[i] = w.fail(ctx, j, "the job carries no item")
 		default:
-			groups[coll] = append(groups[coll], i)
+			g := generation{j.Collection, j.Model}
+			groups[g] = append(groups[g], i)
 		}
 	}
 	for coll, idx := range deletes {
@@ -74,8 +78,8 @@ func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered
 			errs[i] = err
 		}
 	}
-	for coll, idx := range groups {
-		w.embedGroup(ctx, coll, jobs, delivered, idx, errs)
+	for g, idx := range groups {
+		w.embedGroup(ctx, g, jobs, delivered, idx, errs)
 	}
 	return errs
 }
@@ -84,11 +88,11 @@ func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered
 // each. When the embedder refuses the batch as invalid (one text too long
 // for the model, say), it retries the jobs one by one, so only the
 // offending item fails.
-func (w *Worker) embedGroup(ctx context.Context, coll string, jobs []mediarec.EmbedJob, delivered, idx []int, errs []error) {
-	err := w.embedAndWrite(ctx, coll, jobs, idx)
+func (w *Worker) embedGroup(ctx context.Context, g generation, jobs []mediarec.EmbedJob, delivered, idx []int, errs []error) {
+	err := w.embedAndWrite(ctx, g, jobs, idx)
 	if err != nil && len(idx) > 1 && mediarec.ErrorCode(err) == mediarec.EINVALID {
 		for _, i := range idx {
-			w.embedGroup(ctx, coll, jobs, delivered, []int{i}, errs)
+			w.embedGroup(ctx, g, jobs, delivered, []int{i}, errs)
 		}
 		return
 	}
@@ -101,12 +105,16 @@ func (w *Worker) embedGroup(ctx context.Context, coll string, jobs []mediarec.Em
 	}
 }
 
-func (w *Worker) embedAndWrite(ctx context.Context, coll string, jobs []mediarec.EmbedJob, idx []int) error {
+func (w *Worker) embedAndWrite(ctx context.Context, g generation, jobs []mediarec.EmbedJob, idx []int) error {
+	e, err := w.models.Embedder(ctx, g.model)
+	if err != nil {
+		return err
+	}
 	texts := make([]string, len(idx))
 	for k, i := range idx {
 		texts[k] = ItemText(jobs[i].Item)
 	}
-	vecs, err := w.embedder.Embed(ctx, texts)
+	vecs, err := e.Embed(ctx, texts)
 	if err != nil {
 		return fmt.Errorf("embed %d items: %w", len(texts), err)
 	}
@@ -117,8 +125,8 @@ func (w *Worker) embedAndWrite(ctx context.Context, coll string, jobs []mediarec
 			Type: it.Type, Genres: it.Genres, Tags: it.Tags, Year: it.Year,
 		}}
 	}
-	if err := w.vectors.Upsert(ctx, coll, points); err != nil {
-		return fmt.Errorf("write %d vectors to %s: %w", len(points), coll, err)
+	if err := w.vectors.Upsert(ctx, g.collection, points); err != nil {
+		return fmt.Errorf("write %d vectors to %s: %w", len(points), g.collection, err)
 	}
 	return nil
 }
@@ -151,11 +159,11 @@ func failureReason(err error) string {
 // report publishes the result. Its id makes a re-published result (after a
 // redelivery) a duplicate the bus drops.
 func (w *Worker) report(ctx context.Context, j mediarec.EmbedJob, status mediarec.EmbeddingStatus, reason string) error {
-	data, err := json.Marshal(mediarec.EmbedResult{ItemID: j.ItemID, Version: j.Version, Status: status, Model: w.embedder.Model(), Error: reason})
+	data, err := json.Marshal(mediarec.EmbedResult{ItemID: j.ItemID, Version: j.Version, Status: status, Model: j.Model, Collection: j.Collection, Error: reason})
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
-	id := "result-" + strconv.FormatInt(j.ItemID, 10) + "-" + strconv.Itoa(j.Version) + "-" + w.embedder.Model() + "-" + string(status)
+	id := "result-" + strconv.FormatInt(j.ItemID, 10) + "-" + strconv.Itoa(j.Version) + "-" + j.Collection + "-" + string(status)
 	if err := w.pub.Publish(ctx, mediarec.SubjectEmbedResults, id, data); err != nil {
 		return fmt.Errorf("report item %d: %w", j.ItemID, err)
 	}

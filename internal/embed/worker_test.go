@@ -74,7 +74,17 @@ func (f *fakeBus) Publish(_ context.Context, subject, _ string, data []byte) err
 }
 
 func job(id int64, title string) mediarec.EmbedJob {
-	return mediarec.EmbedJob{ItemID: id, Version: 3, Item: &mediarec.Item{ID: id, Type: mediarec.TypeMovie, Title: title}}
+	return mediarec.EmbedJob{ItemID: id, Version: 3, Collection: "items", Model: "fake", Item: &mediarec.Item{ID: id, Type: mediarec.TypeMovie, Title: title}}
+}
+
+// fakeModels knows one model.
+type fakeModels struct{ e *fakeEmbedder }
+
+func (f fakeModels) Embedder(_ context.Context, model string) (embed.Embedder, error) {
+	if model != "fake" {
+		return nil, mediarec.Errorf(mediarec.EUNAVAILABLE, "no model %q", model)
+	}
+	return f.e, nil
 }
 
 func TestWorker(t *testing.T) {
@@ -91,7 +101,7 @@ func TestWorker(t *testing.T) {
 	}{
 		{
 			name:        "embeds and reports done",
-			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "Aliens"), {ItemID: 3, Version: 2, Deleted: true}, {ItemID: 4, Version: 1, Item: &mediarec.Item{ID: 4, Type: mediarec.TypeBook, Title: "Dune"}, Collection: "items_next"}},
+			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "Aliens"), {ItemID: 3, Version: 2, Deleted: true, Collection: "items"}, {ItemID: 4, Version: 1, Item: &mediarec.Item{ID: 4, Type: mediarec.TypeBook, Title: "Dune"}, Collection: "items_next", Model: "fake"}},
 			delivered:   1,
 			wantErrs:    []string{"", "", "", ""},
 			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingDone, 4: mediarec.EmbeddingDone},
@@ -123,7 +133,7 @@ func TestWorker(t *testing.T) {
 		},
 		{
 			name:       "job without an item",
-			jobs:       []mediarec.EmbedJob{{ItemID: 9, Version: 1}, {Version: 1}},
+			jobs:       []mediarec.EmbedJob{{ItemID: 9, Version: 1, Collection: "items", Model: "fake"}, {Version: 1}},
 			delivered:  1,
 			wantErrs:   []string{"", mediarec.EINVALID},
 			wantStatus: map[int64]mediarec.EmbeddingStatus{9: mediarec.EmbeddingFailed},
@@ -133,7 +143,7 @@ func TestWorker(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			vectors := &fakeVectors{upserted: map[string][]int64{}}
 			bus := &fakeBus{results: map[int64]mediarec.EmbedResult{}}
-			w := embed.NewWorker(&fakeEmbedder{down: tt.down}, vectors, bus, "items", 5, slog.New(slog.DiscardHandler))
+			w := embed.NewWorker(fakeModels{&fakeEmbedder{down: tt.down}}, vectors, bus, 5, slog.New(slog.DiscardHandler))
 			delivered := make([]int, len(tt.jobs))
 			for i := range delivered {
 				delivered[i] = tt.delivered

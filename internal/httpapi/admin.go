@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"mediarec"
+	"mediarec/internal/embed"
 )
 
 // EmbeddingStats is what the admin routes need of the catalog.
@@ -13,23 +14,43 @@ type EmbeddingStats interface {
 	EmbeddingStats(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
 }
 
-// Model names the embedding model a process serves; empty when it runs no
-// embedder (the catalog alone).
-type Model struct {
-	Name       string
-	Dimensions int
+// Reembedder runs re-embeddings.
+type Reembedder interface {
+	Start(ctx context.Context) (jobID string, items int, err error)
+	Progress(ctx context.Context) (*embed.Progress, error)
 }
 
-// RegisterAdminRoutes mounts the operator's views of the embedding.
-func RegisterAdminRoutes(r fiber.Router, stats EmbeddingStats, model Model, admin fiber.Handler) {
+// RegisterAdminRoutes mounts the operator's views and controls of the
+// embedding. re is nil in a process that cannot re-embed.
+func RegisterAdminRoutes(r fiber.Router, stats EmbeddingStats, re Reembedder, admin fiber.Handler) {
 	r.Get("/v1/admin/embedding", admin, func(c *fiber.Ctx) error {
 		counts, err := stats.EmbeddingStats(c.UserContext())
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{
-			"model": model.Name, "dimensions": model.Dimensions,
+		out := fiber.Map{
 			"pending": counts[mediarec.EmbeddingPending], "done": counts[mediarec.EmbeddingDone], "failed": counts[mediarec.EmbeddingFailed],
-		})
+		}
+		if re != nil {
+			p, err := re.Progress(c.UserContext())
+			if err != nil {
+				return err
+			}
+			out["model"], out["dimensions"], out["collection"] = p.Live.Model, p.Live.Dimensions, p.Live.Collection
+			if p.Target != nil || p.Fitting {
+				out["reembed"] = p
+			}
+		}
+		return c.JSON(out)
+	})
+	r.Post("/v1/admin/reembed", admin, func(c *fiber.Ctx) error {
+		if re == nil {
+			return mediarec.Errorf(mediarec.EUNAVAILABLE, "This process cannot re-embed: it has no shared vector store.")
+		}
+		jobID, n, err := re.Start(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"job_id": jobID, "items": n})
 	})
 }

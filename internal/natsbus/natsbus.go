@@ -104,12 +104,18 @@ func Open(ctx context.Context, opts Options, log *slog.Logger) (*Bus, error) {
 	return b, nil
 }
 
-// DeleteStreams removes this namespace's streams, for test runs on a shared
-// server.
+// DeleteStreams removes this namespace's streams and buckets, for test runs
+// on a shared server.
 func (b *Bus) DeleteStreams(ctx context.Context) error {
 	var errs []error
 	for name := range streams {
 		errs = append(errs, b.js.DeleteStream(ctx, b.pre+name))
+	}
+	if err := b.js.DeleteKeyValue(ctx, b.pre+stateBucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		errs = append(errs, err)
+	}
+	if err := b.js.DeleteObjectStore(ctx, b.pre+modelsBucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

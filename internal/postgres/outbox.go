@@ -32,6 +32,17 @@ func enqueueAll(ctx context.Context, tx pgx.Tx, changes []change) error {
 	return nil
 }
 
+// EnqueueAll records a change of every item, for re-embedding into
+// collection, and returns how many.
+func (s *CatalogStore) EnqueueAll(ctx context.Context, collection string) (int, error) {
+	tag, err := s.db.Pool.Exec(ctx, `INSERT INTO outbox (item_id, version, collection)
+		SELECT id, version, $1 FROM items ORDER BY id`, collection)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue all items: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // FindChanges returns up to limit outbox entries, oldest first.
 func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
 	rows, _ := s.db.Pool.Query(ctx, `SELECT id, item_id, version, deleted, collection FROM outbox ORDER BY id LIMIT $1`, limit)

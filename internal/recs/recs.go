@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	"mediarec"
+	"mediarec/internal/embed"
 )
 
-// Embedder embeds queries with the model of the live collection.
-type Embedder interface {
-	Embed(ctx context.Context, texts []string) ([][]float32, error)
+// Live gives the live generation: the embedder for queries and the
+// collection they search, always a matching pair.
+type Live interface {
+	Live(ctx context.Context) (embed.Embedder, string, error)
 }
 
 // Vectors is what recs needs of the vector store.
@@ -35,15 +37,14 @@ const (
 
 // Service answers search and similar-item queries.
 type Service struct {
-	embedder   Embedder
-	vectors    Vectors
-	items      Items
-	collection string
+	live    Live
+	vectors Vectors
+	items   Items
 }
 
-// New returns a service searching collection (an alias of the live one).
-func New(e Embedder, v Vectors, items Items, collection string) *Service {
-	return &Service{embedder: e, vectors: v, items: items, collection: collection}
+// New returns a service searching the live generation.
+func New(live Live, v Vectors, items Items) *Service {
+	return &Service{live: live, vectors: v, items: items}
 }
 
 // ScoredItem is an item with its similarity to the query.
@@ -81,11 +82,15 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	if q.Text == "" {
 		return nil, invalid("q", "is required: say what you are looking for")
 	}
-	vecs, err := s.embedder.Embed(ctx, []string{q.Text})
+	e, coll, err := s.live.Live(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("live generation: %w", err)
+	}
+	vecs, err := e.Embed(ctx, []string{q.Text})
 	if err != nil {
 		return nil, fmt.Errorf("embed query: %w", err)
 	}
-	items, err := s.nearest(ctx, vecs[0], limit, mediarec.VectorFilter{Types: q.Types})
+	items, err := s.nearest(ctx, coll, vecs[0], limit, mediarec.VectorFilter{Types: q.Types})
 	if err != nil {
 		return nil, err
 	}
@@ -105,20 +110,24 @@ func (s *Service) Similar(ctx context.Context, id int64, types []mediarec.ItemTy
 	if _, err := s.items.FindItemByID(ctx, id); err != nil {
 		return nil, err
 	}
-	pts, err := s.vectors.Get(ctx, s.collection, []int64{id})
+	_, coll, err := s.live.Live(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("live generation: %w", err)
+	}
+	pts, err := s.vectors.Get(ctx, coll, []int64{id})
 	if err != nil {
 		return nil, fmt.Errorf("vector of item %d: %w", id, err)
 	}
 	if len(pts) == 0 {
 		return nil, mediarec.Errorf(mediarec.ECONFLICT, "Item %d is not embedded yet; try again shortly.", id)
 	}
-	return s.nearest(ctx, pts[0].Vector, limit, mediarec.VectorFilter{Types: types, ExcludeIDs: []int64{id}})
+	return s.nearest(ctx, coll, pts[0].Vector, limit, mediarec.VectorFilter{Types: types, ExcludeIDs: []int64{id}})
 }
 
 // nearest searches the vectors and joins the hits with the catalog,
 // dropping hits whose item was deleted since.
-func (s *Service) nearest(ctx context.Context, v []float32, limit int, f mediarec.VectorFilter) ([]ScoredItem, error) {
-	hits, err := s.vectors.Search(ctx, s.collection, v, limit, f)
+func (s *Service) nearest(ctx context.Context, coll string, v []float32, limit int, f mediarec.VectorFilter) ([]ScoredItem, error) {
+	hits, err := s.vectors.Search(ctx, coll, v, limit, f)
 	if err != nil {
 		return nil, fmt.Errorf("search vectors: %w", err)
 	}

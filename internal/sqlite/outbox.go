@@ -20,6 +20,18 @@ func enqueue(ctx context.Context, tx *sql.Tx, itemID int64, version int, deleted
 	return nil
 }
 
+// EnqueueAll records a change of every item, for re-embedding into
+// collection, and returns how many.
+func (s *CatalogStore) EnqueueAll(ctx context.Context, collection string) (int, error) {
+	res, err := s.db.write.ExecContext(ctx, `INSERT INTO outbox (item_id, version, collection, created_at)
+		SELECT id, version, ?, ? FROM items ORDER BY id`, collection, time.Now().UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("enqueue all items: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // FindChanges returns up to limit outbox entries, oldest first.
 func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
 	rows, err := s.db.read.QueryContext(ctx, `SELECT id, item_id, version, deleted, collection FROM outbox ORDER BY id LIMIT ?`, limit)

@@ -209,6 +209,8 @@ func (h *hnswIndex) searchLayer(q []float32, eps []hnswCand, ef, level int, acce
 // dot product; issued back to back, the loads overlap (the poor man's
 // prefetch of hnswlib's _mm_prefetch, which Go lacks). It makes layer-0
 // expansions several times faster once the vectors outgrow the CPU caches.
+//
+//go:norace
 func (h *hnswIndex) touch(nodes []uint32, s *hnswScratch) {
 	var sink uint32
 	for _, n := range nodes {
@@ -267,6 +269,12 @@ func (h *hnswIndex) scanAll(q []float32, k int, s *hnswScratch) []hnswCand {
 // hnswDot is the inner product of two equally long vectors. Four independent
 // accumulators over eight lanes let the CPU overlap the multiply-adds (the Go
 // compiler does not vectorise); the reslicing removes bounds checks.
+//
+// go:norace keeps the race detector out of the hottest loop, which it would
+// slow down tenfold; vectors are written only under the collection's lock,
+// and the other readers (Get, snapshots) are still checked.
+//
+//go:norace
 func hnswDot(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32

@@ -61,9 +61,10 @@ func hnswTestByNode(h *hnswIndex, pts []mediarec.VectorPoint, nodes []uint32) []
 }
 
 func TestHNSWRecall(t *testing.T) {
-	const n, nq, dim, k = 20_000, 100, 96, 10
+	t.Parallel()
+	const n, nq, dim, k = 20_000, 100, 32, 10
 	rng := rand.New(rand.NewPCG(7, 8))
-	all := vectordbtest.ClusteredPoints(rng, n+nq, dim, 20)
+	all := vectordbtest.ClusteredPoints(rng, n+nq, dim, 5)
 	pts, queries := all[:n], all[n:]
 	h, nodes := hnswTestBuild(t, pts)
 	byNode := hnswTestByNode(h, pts, nodes)
@@ -130,9 +131,10 @@ func cmpScore(a, b hnswCand) int {
 // TestHNSWRepair deletes 30% of the graph, repairs it, checks that no link
 // points at a freed slot, reuses the slots, and keeps recall.
 func TestHNSWRepair(t *testing.T) {
+	t.Parallel()
 	const n, nq, dim, k = 6000, 60, 24, 10
 	rng := rand.New(rand.NewPCG(5, 6))
-	all := vectordbtest.ClusteredPoints(rng, n+nq, dim, 60)
+	all := vectordbtest.ClusteredPoints(rng, n+nq, dim, 5)
 	pts, queries := all[:n], all[n:]
 	h, nodes := hnswTestBuild(t, pts)
 

@@ -45,7 +45,7 @@ var bg = context.Background()
 // vectordbtest makes them) and a third of the rest are books, so filters
 // cover both planner paths: the 2% exact scan and the filtered graph walk.
 func localTestPoints(seed uint64, n, dim int) []mediarec.VectorPoint {
-	pts := vectordbtest.ClusteredPoints(rand.New(rand.NewPCG(seed, seed+1)), n, dim, n/1000+1)
+	pts := vectordbtest.ClusteredPoints(rand.New(rand.NewPCG(seed, seed+1)), n, dim, n/4000+1)
 	for i := range pts {
 		if pts[i].Payload.Type == mediarec.TypeMovie && i%3 == 1 {
 			pts[i].Payload.Type = mediarec.TypeBook
@@ -77,7 +77,8 @@ func hitIDs(hits []mediarec.VectorHit) []int64 {
 // answer: no filter, a 2% and a 33% type (scanned exactly), a 65% type and
 // excluded ids (filtered graph walks).
 func TestLocalRecall(t *testing.T) {
-	const n, nq, dim, k = 20_000, 60, 32, 10
+	t.Parallel()
+	const n, nq, dim, k = 12_000, 50, 32, 10
 	all := localTestPoints(11, n+nq, dim)
 	pts, queries := all[:n], all[n:]
 	s := MustOpenLocal(t, t.TempDir())
@@ -165,6 +166,7 @@ func localSearches(t *testing.T, s *vectordb.Local, coll string, queries []media
 // TestLocalPersistence changes a store in every way, then checks that a
 // clean restart and a crash (no Close) both bring back the same answers.
 func TestLocalPersistence(t *testing.T) {
+	t.Parallel()
 	const n, dim = 6000, 16
 	all := localTestPoints(21, n+30, dim)
 	pts, queries := all[:n], all[n:]
@@ -320,6 +322,7 @@ func hitIDsOf(pts []mediarec.VectorPoint) []int64 {
 // TestLocalConcurrency searches from several goroutines while another
 // upserts, replaces and deletes; run it with -race.
 func TestLocalConcurrency(t *testing.T) {
+	t.Parallel()
 	const n, dim = 6000, 16
 	pts := localTestPoints(41, n, dim)
 	s := MustOpenLocal(t, t.TempDir())

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpsertMany", testUpsertMany},
 		{"Changes", testChanges},
 		{"EmbeddingStatus", testEmbeddingStatus},
+		{"EnqueueAll", testEnqueueAll},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -408,5 +409,27 @@ func testEmbeddingStatus(t *testing.T, s Store) {
 	want := map[mediarec.EmbeddingStatus]int{mediarec.EmbeddingDone: 1, mediarec.EmbeddingFailed: 1}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Fatalf("counts (-want +got):\n%s", diff)
+	}
+}
+
+func testEnqueueAll(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, sample("q1", "A"))
+	b := mustCreate(t, s, sample("q2", "B"))
+	seen, err := s.FindChanges(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.EnqueueAll(ctx, "items_next")
+	if err != nil || n != 2 {
+		t.Fatalf("enqueue all = %d, %v; want 2", n, err)
+	}
+	changes, err := s.FindChanges(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []mediarec.ItemChange{{ItemID: a.ID, Version: 1, Collection: "items_next"}, {ItemID: b.ID, Version: 1, Collection: "items_next"}}
+	if diff := cmp.Diff(want, changes[len(seen):], cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq")); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
 	}
 }
