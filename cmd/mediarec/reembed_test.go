@@ -19,7 +19,9 @@ import (
 type embeddingView struct {
 	Model, Collection     string
 	Pending, Done, Failed int
-	Reembed               *struct{ JobID string `json:"job_id"` }
+	Reembed               *struct {
+		JobID string `json:"job_id"`
+	}
 }
 
 func embeddingOf(t *testing.T, m *Main) (embeddingView, error) {
