@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -206,7 +207,10 @@ func (m *Main) openRemoteEmbedder() (embed.Embedder, error) {
 	if c.OpenAIBaseURL == "" && c.OpenAIAPIKey == "" {
 		return nil, nil
 	}
-	e, err := embed.NewOpenAI(embed.OpenAIConfig{BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIAPIKey, Model: c.EmbeddingModel, Dimensions: c.EmbeddingDimensions})
+	e, err := embed.NewOpenAI(embed.OpenAIConfig{
+		BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIAPIKey, Model: cmp.Or(c.EmbeddingModel, "text-embedding-3-small"),
+		Dimensions: c.EmbeddingDimensions, RequestsPerMinute: c.EmbeddingRPM, TokensPerMinute: c.EmbeddingTPM,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("embedder: %w", err)
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	OpenAIAPIKey        string
 	EmbeddingModel      string
 	EmbeddingDimensions int
+	// Client-side limits of the remote embedder; 0 means none.
+	EmbeddingRPM int
+	EmbeddingTPM int
 	// RefitGrowth is the catalog growth since the last fit of the local
 	// model that triggers a refit; 0 turns refits off.
 	RefitGrowth float64
@@ -73,12 +76,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:    20 * time.Second,
 	}
 	var errs []error
-	if v := getenv("EMBEDDING_DIMENSIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("EMBEDDING_DIMENSIONS=%q is not a whole number", v))
+	for key, dst := range map[string]*int{
+		"EMBEDDING_DIMENSIONS":          &c.EmbeddingDimensions,
+		"EMBEDDING_REQUESTS_PER_MINUTE": &c.EmbeddingRPM,
+		"EMBEDDING_TOKENS_PER_MINUTE":   &c.EmbeddingTPM,
+	} {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a whole number", key, v))
+			}
+			*dst = n
 		}
-		c.EmbeddingDimensions = n
 	}
 	if v := getenv("MEDIAREC_REFIT_GROWTH"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -146,8 +155,8 @@ func (c Config) Validate() error {
 			break
 		}
 	}
-	if c.EmbeddingDimensions < 0 {
-		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS must not be negative"))
+	if c.EmbeddingDimensions < 0 || c.EmbeddingRPM < 0 || c.EmbeddingTPM < 0 {
+		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS and the embedding rate limits must not be negative"))
 	}
 	if c.RefitGrowth < 0 || c.RefitGrowth > 100 {
 		errs = append(errs, errors.New("--refit-growth must be between 0 and 100"))
