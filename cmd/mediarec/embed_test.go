@@ -62,7 +62,7 @@ func TestEveryItemGetsEmbedded(t *testing.T) {
 			if err != nil || rep.Created != 9742 {
 				t.Fatalf("ingest: %+v, %v", rep, err)
 			}
-			checkFor(t, 90*time.Second, func() error {
+			checkFor(t, 5*time.Minute, func() error {
 				status, body := get(t, m.URL()+"/v1/admin/embedding")
 				var s embeddingStats
 				if err := json.Unmarshal([]byte(body), &s); status != 200 || err != nil {

@@ -17,11 +17,16 @@ import (
 const movieLensDir = "../../../shared/data/movielens-ml-latest-small"
 
 // MustRunMain starts a server on a free loopback port with the given
-// environment and stops it when the test ends.
+// environment and stops it when the test ends. The local model is not
+// refitted unless env asks for it: a fit takes long under the race detector,
+// and only the tests of re-embedding need one.
 func MustRunMain(tb testing.TB, env map[string]string) *Main {
 	tb.Helper()
 	m := NewMain("serve", io.Discard)
-	args := []string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}
+	args := []string{"--addr", "127.0.0.1:0", "--data", tb.TempDir(), "--refit-growth", "0"}
+	if g, ok := env["MEDIAREC_REFIT_GROWTH"]; ok {
+		args[len(args)-1] = g
+	}
 	if err := m.ParseConfig(args, func(k string) string { return env[k] }, io.Discard); err != nil {
 		tb.Fatal(err)
 	}

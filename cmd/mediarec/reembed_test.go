@@ -41,7 +41,7 @@ func TestRefitAndReembed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
 		t.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
 	}
-	m := MustRunMain(t, nil)
+	m := MustRunMain(t, map[string]string{"MEDIAREC_REFIT_GROWTH": "0.2"})
 	if _, err := ingest.Run(context.Background(), ingest.Options{Server: m.URL()}, "movielens", []string{movieLensDir}); err != nil {
 		t.Fatal(err)
 	}

@@ -81,15 +81,27 @@ func (r *Registry) Init(ctx context.Context, vectors CollectionStore) error {
 	return err
 }
 
-// State returns the shared state, at most stateTTL old.
+// stateTimeout bounds a reload, so that an unreachable store costs a
+// caller little.
+const stateTimeout = 2 * time.Second
+
+// State returns the shared state, at most stateTTL old. When the store
+// cannot be read it returns the last state it read: searches go on
+// answering from the live generation while the bus is away.
 func (r *Registry) State(ctx context.Context) (mediarec.EmbeddingState, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if time.Since(r.loaded) < stateTTL {
 		return r.state, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
 	s, rev, err := r.store.LoadState(ctx)
 	if err != nil {
+		if r.state.Live.Model != "" && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
+			r.loaded = time.Now() // try the store again after the TTL, not on every call
+			return r.state, nil
+		}
 		return mediarec.EmbeddingState{}, err
 	}
 	r.state, r.rev, r.loaded = s, rev, time.Now()
