@@ -26,11 +26,13 @@ const (
 )
 
 // Node states. A tombstone is a deleted node that still routes searches until
-// repair reconnects its neighbours; a free slot is reused by the next insert.
+// repair reconnects its neighbours; a free slot is reused by the next insert;
+// a pending node has its vector but no links yet (see hnswbuild.go).
 const (
 	hnswLive uint8 = iota
 	hnswTombstone
 	hnswFree
+	hnswPending
 )
 
 // hnswIndex is the graph. Nodes are dense uint32 slots; vectors live in one

@@ -17,7 +17,7 @@ func hnswTestBuild(tb testing.TB, pts []mediarec.VectorPoint) (*hnswIndex, []uin
 	h := newHNSW(len(pts[0].Vector))
 	var nodes []uint32
 	for lo := 0; lo < len(pts); {
-		hi := min(len(pts), lo+h.hnswChunk())
+		hi := min(len(pts), lo+h.chunkSize())
 		vecs := make([][]float32, 0, hi-lo)
 		for _, p := range pts[lo:hi] {
 			vecs = append(vecs, p.Vector)

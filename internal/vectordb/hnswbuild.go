@@ -9,9 +9,6 @@ import (
 	"sync/atomic"
 )
 
-// hnswPending marks a slot that allocate filled but commit has not linked.
-const hnswPending = hnswFree + 1
-
 // Inserting is split in three so that searches keep running while the graph
 // grows, and so that a batch uses every core:
 //
@@ -24,10 +21,10 @@ const hnswPending = hnswFree + 1
 //
 // Nodes of one batch cannot find each other through the graph, so plan also
 // offers them to each other as candidates; batches are kept small relative
-// to the graph (hnswChunk) so that this stays a small brute-force step.
+// to the graph (chunkSize) so that this stays a small brute-force step.
 
-// hnswChunk is how many points one allocate/plan/commit round may take.
-func (h *hnswIndex) hnswChunk() int {
+// chunkSize is how many points one allocate/plan/commit round may take.
+func (h *hnswIndex) chunkSize() int {
 	return min(256, max(1, (h.len()-len(h.free))/16))
 }
 

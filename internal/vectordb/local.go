@@ -103,10 +103,10 @@ func (l *Local) closeAll() error {
 func (c *localCollection) close() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.closed {
+	if c.gone != nil {
 		return nil
 	}
-	c.closed = true
+	c.gone = localErrClosed()
 	if c.wal.size > 0 {
 		if err := c.compact(true); err != nil {
 			c.wal.f.Close()
@@ -173,21 +173,22 @@ func (l *Local) DeleteCollection(ctx context.Context, name string) error {
 	root := filepath.Join(l.dir, "collections")
 	trash, err := os.MkdirTemp(root, ".trash-")
 	if err == nil {
-		err = os.Rename(c.dir, filepath.Join(trash, name))
-	}
-	if err == nil {
-		err = localSyncDir(root)
+		if err = os.Rename(c.dir, filepath.Join(trash, name)); err != nil {
+			os.Remove(trash)
+		}
 	}
 	if err != nil {
-		os.RemoveAll(trash)
 		return fmt.Errorf("delete collection %s: %w", name, err)
 	}
-	if !c.closed {
-		c.closed = true
+	// The collection is gone now, whatever else fails.
+	if c.gone == nil {
 		c.wal.f.Close()
 	}
+	c.gone = mediarec.Errorf(mediarec.ENOTFOUND, "Collection %q not found.", name)
 	delete(l.colls, name)
-	if err := os.RemoveAll(trash); err != nil {
+	err = localSyncDir(root)
+	os.RemoveAll(trash) // if this fails, the next OpenLocal retries
+	if err != nil {
 		return fmt.Errorf("delete collection %s: %w", name, err)
 	}
 	return nil
@@ -221,8 +222,8 @@ func (l *Local) Upsert(ctx context.Context, collection string, points []mediarec
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.closed {
-		return localErrClosed()
+	if c.gone != nil {
+		return c.gone
 	}
 	if !c.roomForTypes(pts) {
 		return mediarec.Errorf(mediarec.EINVALID, "A collection holds at most 256 distinct payload types.")
@@ -243,8 +244,8 @@ func (l *Local) Delete(ctx context.Context, collection string, ids []int64) erro
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.closed {
-		return localErrClosed()
+	if c.gone != nil {
+		return c.gone
 	}
 	// Only the writer changes byID, so it may read it without c.mu.
 	known := slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { _, ok := c.byID[id]; return !ok })
@@ -373,4 +374,3 @@ func localCheckName(name string) error {
 func localErrClosed() error {
 	return mediarec.Errorf(mediarec.EUNAVAILABLE, "The vector store is closed.")
 }
-

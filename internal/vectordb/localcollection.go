@@ -10,13 +10,13 @@ import (
 )
 
 // localPlanCost is roughly how many vectors one unfiltered graph search
-// scores (3–4 thousand at efSearch 96 on 256-d vectors). The planner weighs it against
-// a filter's subset: a walk that only keeps a fraction s of what it meets
-// scores roughly localPlanCost/s vectors, the exact scan of the subset scores
+// scores (3–4 thousand at efSearch 96 on 256-d vectors). The planner weighs
+// it against a filter's subset: a walk that keeps only a fraction s of what
+// it meets scores about localPlanCost/s vectors, the exact scan of the subset
 // s·n, so the scan wins while subset² ≤ localPlanCost·n. At 1M points that
-// scans subsets up to ~6% exactly; at 100k up to ~20%; below 4,096 points
-// every search is exact. Qdrant's planner makes the same call with its
-// cardinality estimate and full_scan_threshold.
+// scans subsets of up to ~6% exactly, at 100k up to ~20%, and below 4,096
+// points every search is exact. Qdrant's planner makes the same call with
+// its cardinality estimate and full_scan_threshold.
 const localPlanCost = 4096
 
 // localCollection is one collection of the in-process store: the graph, the
@@ -34,7 +34,7 @@ type localCollection struct {
 	dir  string
 
 	writeMu  sync.Mutex
-	closed   bool      // under writeMu
+	gone     error     // under writeMu: why writes are refused (closed, deleted)
 	wal      *localWAL // under writeMu
 	snapSize int64     // under writeMu
 	walMin   int64
@@ -109,19 +109,22 @@ func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []
 			allowed[code] = true
 		}
 	}
-	s.excluded.reset(c.g.len())
-	for _, id := range f.ExcludeIDs {
-		if node, ok := c.byID[id]; ok && allowed[c.types[node]] && !s.excluded.visit(node) {
-			subset--
-			filtered = true
+	excluding := false
+	if len(f.ExcludeIDs) > 0 {
+		s.excluded.reset(c.g.len())
+		for _, id := range f.ExcludeIDs {
+			if node, ok := c.byID[id]; ok && allowed[c.types[node]] && !s.excluded.visit(node) {
+				subset--
+				excluding = true
+			}
 		}
 	}
 	if subset <= 0 || k <= 0 {
 		return []mediarec.VectorHit{}
 	}
 	var accept func(uint32) bool
-	if filtered {
-		accept = func(node uint32) bool { return allowed[c.types[node]] && !s.excluded.has(node) }
+	if filtered || excluding {
+		accept = func(node uint32) bool { return allowed[c.types[node]] && !(excluding && s.excluded.has(node)) }
 	}
 
 	var res []hnswCand
@@ -156,7 +159,7 @@ func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []
 // links its new node, so a search sees exactly one of the two.
 func (c *localCollection) applyUpsert(pts []mediarec.VectorPoint) {
 	for lo := 0; lo < len(pts); {
-		part := pts[lo:min(len(pts), lo+c.g.hnswChunk())]
+		part := pts[lo:min(len(pts), lo+c.g.chunkSize())]
 		lo += len(part)
 		vecs := make([][]float32, len(part))
 		for i := range part {
