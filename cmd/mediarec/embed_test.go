@@ -14,22 +14,6 @@ import (
 	"mediarec/internal/postgres/pgtest"
 )
 
-// checkFor polls cond until it holds or the deadline passes.
-func checkFor(t *testing.T, within time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // externalBus returns the env of a server on the machine's NATS, in a
 // namespace of its own that is deleted after the test.
 func externalBus(t *testing.T) map[string]string {
@@ -62,7 +46,7 @@ func TestEveryItemGetsEmbedded(t *testing.T) {
 			if err != nil || rep.Created != 9742 {
 				t.Fatalf("ingest: %+v, %v", rep, err)
 			}
-			checkFor(t, 5*time.Minute, func() error {
+			natstest.CheckFor(t, 5*time.Minute, func() error {
 				status, body := get(t, m.URL()+"/v1/admin/embedding")
 				var s embeddingStats
 				if err := json.Unmarshal([]byte(body), &s); status != 200 || err != nil {

@@ -16,18 +16,26 @@ import (
 // movieLensDir is the real data set beside the repository.
 const movieLensDir = "../../../shared/data/movielens-ml-latest-small"
 
-// MustRunMain starts a server on a free loopback port with the given
-// environment and stops it when the test ends. The local model is not
-// refitted unless env asks for it: a fit takes long under the race detector,
-// and only the tests of re-embedding need one.
+// MustRunMain starts the all-in-one server on a free loopback port with the
+// given environment and stops it when the test ends.
 func MustRunMain(tb testing.TB, env map[string]string) *Main {
 	tb.Helper()
-	m := NewMain("serve", io.Discard)
-	args := []string{"--addr", "127.0.0.1:0", "--data", tb.TempDir(), "--refit-growth", "0"}
-	if g, ok := env["MEDIAREC_REFIT_GROWTH"]; ok {
-		args[len(args)-1] = g
+	return mustRunCommand(tb, "serve", env, io.Discard)
+}
+
+// mustRunCommand is MustRunMain for any server command, logging to logs.
+// The local model is not refitted unless env asks for it: a fit takes long
+// under the race detector, and only the tests of re-embedding need one.
+func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.Writer) *Main {
+	tb.Helper()
+	m := NewMain(name, logs)
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok || k != "MEDIAREC_REFIT_GROWTH" {
+			return v
+		}
+		return "0"
 	}
-	if err := m.ParseConfig(args, func(k string) string { return env[k] }, io.Discard); err != nil {
+	if err := m.ParseConfig([]string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}, getenv, logs); err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mediarec/ingest"
+	"mediarec/internal/natsbus/natstest"
 )
 
 type embeddingView struct {
@@ -46,7 +47,7 @@ func TestRefitAndReembed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fitted embeddingView
-	checkFor(t, 3*time.Minute, func() error {
+	natstest.CheckFor(t, 3*time.Minute, func() error {
 		v, err := embeddingOf(t, m)
 		if err != nil {
 			return err
@@ -85,7 +86,7 @@ func TestRefitAndReembed(t *testing.T) {
 	}
 	res.Body.Close()
 	collections := []string{fitted.Collection}
-	checkFor(t, 3*time.Minute, func() error {
+	natstest.CheckFor(t, 3*time.Minute, func() error {
 		v, err := embeddingOf(t, m)
 		if err != nil {
 			return err

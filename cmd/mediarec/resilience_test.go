@@ -21,6 +21,7 @@ import (
 	"mediarec"
 	"mediarec/internal/embed"
 	"mediarec/internal/natsbus"
+	"mediarec/internal/natsbus/natstest"
 	"mediarec/internal/vectordb"
 )
 
@@ -147,7 +148,7 @@ func TestNATSOutageLosesNoJob(t *testing.T) {
 		t.Fatalf("while NATS is down: %v, want %v", got, want)
 	}
 	// Keep NATS away until the relay has really failed to publish.
-	checkFor(t, 30*time.Second, func() error {
+	natstest.CheckFor(t, 30*time.Second, func() error {
 		if !strings.Contains(logs.String()[logsBefore:], "outbox relay failed") {
 			return errors.New("the relay has not yet met the outage")
 		}
@@ -218,34 +219,6 @@ func freePort(tb testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// mustRunCommand is MustRunMain for any server command, logging to logs.
-func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.Writer) *Main {
-	tb.Helper()
-	m := NewMain(name, logs)
-	args := []string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}
-	if err := m.ParseConfig(args, func(k string) string { return env[k] }, logs); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		m.Close()
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("run: %v", err)
-		}
-		if err := m.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-	})
-	return m
 }
 
 // mustRegistry returns the embedding registry of a worker process on bus.
@@ -345,7 +318,7 @@ func itemStatuses(t *testing.T, url string) map[mediarec.EmbeddingStatus]int {
 // waitEmbedded waits until all n items are done and none pending or failed.
 func waitEmbedded(t *testing.T, url string, n int, within time.Duration) {
 	t.Helper()
-	checkFor(t, within, func() error {
+	natstest.CheckFor(t, within, func() error {
 		s, err := fetchEmbeddingStats(url)
 		if err != nil {
 			return err

@@ -12,22 +12,6 @@ import (
 	"mediarec/internal/natsbus/natstest"
 )
 
-// checkFor polls cond until it holds or the deadline passes.
-func checkFor(t *testing.T, within time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", within, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // recorder is a BatchHandler that records what it saw and answers with
 // the error fail returns for each message.
 type recorder struct {
@@ -102,7 +86,7 @@ func TestPublishConsume(t *testing.T) {
 			}
 			rec := newRecorder(nil)
 			consume(t, b, jobs, rec.handle)
-			checkFor(t, 10*time.Second, func() error {
+			natstest.CheckFor(t, 10*time.Second, func() error {
 				if distinct, total := rec.count(); distinct != 100 || total != 100 {
 					return fmt.Errorf("%d distinct of %d messages, want 100 of 100", distinct, total)
 				}
@@ -133,7 +117,7 @@ func TestAckPolicy(t *testing.T) {
 		return nil
 	})
 	consume(t, b, jobs, rec.handle)
-	checkFor(t, 10*time.Second, func() error {
+	natstest.CheckFor(t, 10*time.Second, func() error {
 		if got := rec.attempts("transient"); len(got) != 2 || got[1] != 2 {
 			return fmt.Errorf("transient attempts %v, want [1 2]", got)
 		}
@@ -185,7 +169,7 @@ func TestDeadConsumerLosesNothing(t *testing.T) {
 
 	rec := newRecorder(nil)
 	consume(t, b, cfg, rec.handle)
-	checkFor(t, 15*time.Second, func() error {
+	natstest.CheckFor(t, 15*time.Second, func() error {
 		if distinct, _ := rec.count(); distinct != 40 {
 			return fmt.Errorf("%d of 40 messages delivered after the first consumer died", distinct)
 		}

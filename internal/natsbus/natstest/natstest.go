@@ -9,9 +9,28 @@ import (
 	"log/slog"
 	"os"
 	"testing"
+	"time"
 
 	"mediarec/internal/natsbus"
 )
+
+// CheckFor polls cond until it returns nil, failing the test with cond's
+// last error once within has passed. Asynchronous effects (a message
+// consumed, an item embedded) are awaited with it, never with sleeps.
+func CheckFor(tb testing.TB, within time.Duration, cond func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("after %s: %v", within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // Embedded returns a bus on an in-process server with JetStream in a
 // temporary directory, closed when the test ends.
