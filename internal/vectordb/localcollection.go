@@ -10,7 +10,7 @@ import (
 )
 
 // localPlanCost is roughly how many vectors one unfiltered graph search
-// scores (3–4 thousand at efSearch 96 on 256-d vectors). The planner weighs
+// scores (a few thousand on 256-d vectors at the default efSearch). The planner weighs
 // it against a filter's subset: a walk that keeps only a fraction s of what
 // it meets scores about localPlanCost/s vectors, the exact scan of the subset
 // s·n, so the scan wins while subset² ≤ localPlanCost·n. At 1M points that
