@@ -101,24 +101,23 @@ func (m *Main) Open(ctx context.Context) error {
 	m.closers = append(m.closers, bus.Close)
 	checks["nats"] = bus.Ping
 
-	var vectors vectorStore
-	var reg *embed.Registry
-	if r.worker || r.search || r.catalog {
-		if vectors, err = m.openVectors(ctx, checks); err != nil {
-			return err
-		}
-		states, err := bus.EmbeddingStore(ctx)
-		if err != nil {
-			return err
-		}
-		remote, err := m.openRemoteEmbedder()
-		if err != nil {
-			return err
-		}
-		reg = embed.NewRegistry(states, remote)
-		if err := reg.Init(ctx, vectors); err != nil {
-			return fmt.Errorf("embedding state: %w", err)
-		}
+	// Every role reads the shared embedding state: the catalog to route jobs
+	// and re-embed, workers to embed, searches to embed queries.
+	vectors, err := m.openVectors(ctx, checks)
+	if err != nil {
+		return err
+	}
+	states, err := bus.EmbeddingStore(ctx)
+	if err != nil {
+		return err
+	}
+	remote, err := m.openRemoteEmbedder()
+	if err != nil {
+		return err
+	}
+	reg := embed.NewRegistry(states, remote)
+	if err := reg.Init(ctx, vectors); err != nil {
+		return fmt.Errorf("embedding state: %w", err)
 	}
 
 	var coord *embed.Coordinator
