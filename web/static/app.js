@@ -1,5 +1,6 @@
 "use strict";
-// Browses the catalog through GET /v1/items with its filters and cursor.
+// Browses the catalog through GET /v1/items with its filters and cursor, and
+// searches it in plain words through GET /v1/search.
 const form = document.getElementById("filters");
 const list = document.getElementById("items");
 const more = document.getElementById("more");
@@ -47,6 +48,24 @@ async function load(reset) {
   status.textContent = list.children.length ? "" : "Nothing matches.";
 }
 
+async function search(q) {
+  status.textContent = "Searching…";
+  const res = await fetch("/v1/search?" + new URLSearchParams({ q, limit: "20" }));
+  const body = await res.json();
+  if (!res.ok) {
+    status.textContent = body.detail || "Something went wrong.";
+    return;
+  }
+  list.replaceChildren(...body.items.map((hit) => render(hit.item)));
+  more.hidden = true;
+  status.textContent = body.items.length ? "" : "Nothing found yet: items are searchable once embedded.";
+}
+
+document.getElementById("search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = document.getElementById("ask").value.trim();
+  if (q) search(q);
+});
 form.addEventListener("submit", (e) => { e.preventDefault(); load(true); });
 more.addEventListener("click", () => load(false));
 load(true);
