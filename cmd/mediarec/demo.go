@@ -59,10 +59,13 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	report.Print(stdout)
 	fmt.Fprintf(stdout, `
-mediarec demo is running.
-  Browse:  %[1]s/
-  API:     curl '%[1]s/v1/items?type=documentary&limit=5'
-  Health:  %[1]s/healthz  %[1]s/readyz  %[1]s/metrics
+mediarec demo is running. Items become searchable as they are embedded;
+the local model is refitted on the catalog once that has settled.
+  Browse:    %[1]s/
+  Search:    curl '%[1]s/v1/search?q=astronauts+stranded+in+space&types=movie,book'
+  Catalog:   curl '%[1]s/v1/items?type=documentary&limit=5'
+  Embedding: curl '%[1]s/v1/admin/embedding'
+  Health:    %[1]s/healthz  %[1]s/readyz  %[1]s/metrics
 Press Ctrl+C to stop; the temporary data dir is removed on exit.
 `, m.URL())
 
