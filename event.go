@@ -1,5 +1,7 @@
 package mediarec
 
+import "time"
+
 // Subjects of the message bus. Each payload below is a versioned contract:
 // a change that breaks consumers gets a new subject suffix.
 const (
@@ -44,4 +46,47 @@ type ItemChange struct {
 	Version    int
 	Deleted    bool
 	Collection string
+}
+
+// Subjects of the users service. Both payloads carry the user's full current
+// state for the (user, item) pair or the preferences, not a delta, so a
+// consumer that sees an event twice or out of order can simply overwrite.
+const (
+	// SubjectUserFeedback carries UserFeedbackEvent.
+	SubjectUserFeedback = "user.feedback.v1"
+	// SubjectUserPreferences carries UserPreferencesEvent.
+	SubjectUserPreferences = "user.preferences.v1"
+)
+
+// UserEventSchemaVersion is the SchemaVersion of the users' events. A
+// compatible addition bumps it; a breaking change gets a new subject.
+const UserEventSchemaVersion = 1
+
+// UserFeedbackEvent says that a user's feedback on an item is now Kind and
+// Rating, or that it was removed (Deleted).
+type UserFeedbackEvent struct {
+	SchemaVersion int          `json:"schema_version"`
+	UserID        int64        `json:"user_id"`
+	ItemID        int64        `json:"item_id"`
+	Kind          FeedbackKind `json:"kind,omitempty"`
+	Rating        float64      `json:"rating,omitempty"`
+	Deleted       bool         `json:"deleted,omitempty"`
+	OccurredAt    time.Time    `json:"occurred_at"`
+}
+
+// UserPreferencesEvent says that a user's preferences are now Preferences.
+type UserPreferencesEvent struct {
+	SchemaVersion int         `json:"schema_version"`
+	UserID        int64       `json:"user_id"`
+	Preferences   Preferences `json:"preferences"`
+	OccurredAt    time.Time   `json:"occurred_at"`
+}
+
+// OutboxEvent is a message written in the same transaction as the change it
+// announces, waiting to be published on Subject. Seq orders the entries and
+// identifies them to the bus for de-duplication; the store assigns it.
+type OutboxEvent struct {
+	Seq     int64
+	Subject string
+	Payload []byte
 }
