@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"mediarec"
+	"mediarec/internal/auth"
 	"mediarec/internal/catalog"
 	"mediarec/internal/config"
 	"mediarec/internal/embed"
@@ -25,6 +27,7 @@ import (
 	"mediarec/internal/postgres"
 	"mediarec/internal/recs"
 	"mediarec/internal/sqlite"
+	"mediarec/internal/users"
 	"mediarec/internal/vectordb"
 	"mediarec/web"
 )
@@ -44,10 +47,10 @@ type Main struct {
 }
 
 // roles says which services a command runs.
-type roles struct{ catalog, worker, search bool }
+type roles struct{ catalog, worker, search, users bool }
 
 var commandRoles = map[string]roles{
-	"serve":        {catalog: true, worker: true, search: true},
+	"serve":        {catalog: true, worker: true, search: true, users: true},
 	"catalog":      {catalog: true},
 	"embed-worker": {worker: true},
 }
@@ -158,6 +161,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if r.search {
 		httpapi.RegisterSearchRoutes(m.app, recs.New(reg, vectors, m.Catalog))
 	}
+	if r.users {
+		if err := m.openUsers(ctx, checks); err != nil {
+			return err
+		}
+	}
 	if m.name == "serve" {
 		web.Register(m.app)
 	}
@@ -167,6 +175,56 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
 	return nil
+}
+
+// openUsers wires the users service: its own database, the signing key
+// kept in the data dir, and feedback checked against the catalog.
+func (m *Main) openUsers(ctx context.Context, checks map[string]func(context.Context) error) error {
+	store, ping, err := m.openUserStore(ctx)
+	if err != nil {
+		return err
+	}
+	checks["users_db"] = ping
+	key, err := auth.LoadOrCreateKey(filepath.Join(m.Config.DataDir, "auth", "ed25519.pem"))
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	issuer := auth.NewIssuer(key, tokenIssuer, tokenTTL)
+	verifier := auth.NewVerifier(key.Public().(ed25519.PublicKey), tokenIssuer)
+	svc := users.New(store, m.Catalog, m.Log, users.Config{})
+	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
+	return nil
+}
+
+// Tokens name their issuer and live an hour.
+const (
+	tokenIssuer = "mediarec-users"
+	tokenTTL    = time.Hour
+)
+
+func (m *Main) openUserStore(ctx context.Context) (users.Store, func(context.Context) error, error) {
+	if dsn := m.Config.UsersDatabaseURL; dsn != "" {
+		db, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("users database: %w", err)
+		}
+		m.closers = append(m.closers, func() error { db.Close(); return nil })
+		store, err := postgres.NewUserStore(ctx, db)
+		if err != nil {
+			return nil, nil, fmt.Errorf("users database: %w", err)
+		}
+		return store, db.Ping, nil
+	}
+	db, err := sqlite.Open(filepath.Join(m.Config.DataDir, "users.db"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("users database: %w", err)
+	}
+	m.closers = append(m.closers, db.Close)
+	store, err := sqlite.NewUserStore(ctx, db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("users database: %w", err)
+	}
+	return store, db.Ping, nil
 }
 
 // jobAttempts is how often an embed job is tried before its item is marked

@@ -143,6 +143,19 @@ func (s *Service) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, e
 	return s.store.FindItemByID(ctx, id)
 }
 
+// ItemExists reports whether an item exists, for services that refer to
+// items (feedback).
+func (s *Service) ItemExists(ctx context.Context, id int64) (bool, error) {
+	_, err := s.store.FindItemByID(ctx, id)
+	switch mediarec.ErrorCode(err) {
+	case "":
+		return true, nil
+	case mediarec.ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}
+
 // FindItemsByIDs returns the items that exist among ids, in the order of ids.
 func (s *Service) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error) {
 	items, err := s.store.FindItemsByIDs(ctx, ids)

@@ -66,6 +66,8 @@ func problemFor(err error) Problem {
 			code = "method_not_allowed"
 		case fiber.StatusRequestTimeout:
 			code = "timeout"
+		case fiber.StatusTooManyRequests:
+			code = "rate_limited"
 		}
 		if ferr.Code == fiber.StatusServiceUnavailable {
 			code = mediarec.EUNAVAILABLE
