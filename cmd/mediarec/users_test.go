@@ -89,7 +89,11 @@ func TestUserFlow(t *testing.T) {
 			if st := call(t, "GET", u+"/v1/me", tok, "", &me); st != 200 || me.Email != "ada@example.com" || len(me.Preferences.Tags) != 1 {
 				t.Fatalf("me: %d %+v", st, me)
 			}
-			var fb struct{ Items []struct{ ItemID int64 `json:"item_id"` } }
+			var fb struct {
+				Items []struct {
+					ItemID int64 `json:"item_id"`
+				}
+			}
 			if st := call(t, "GET", u+"/v1/me/feedback", tok, "", &fb); st != 200 || len(fb.Items) != 1 {
 				t.Fatalf("liking twice stores one like: %d %+v", st, fb)
 			}
