@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"mediarec/demo"
 	"mediarec/ingest"
@@ -58,6 +60,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return 1
 	}
 	report.Print(stdout)
+	if err := registerDemoUser(ctx, m.URL()); err != nil {
+		fmt.Fprintf(stderr, "mediarec demo: create the demo user: %v\n", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, `
 mediarec demo is running. Items become searchable as they are embedded;
 the local model is refitted on the catalog once that has settled.
@@ -66,8 +72,10 @@ the local model is refitted on the catalog once that has settled.
   Catalog:   curl '%[1]s/v1/items?type=documentary&limit=5'
   Embedding: curl '%[1]s/v1/admin/embedding'
   Health:    %[1]s/healthz  %[1]s/readyz  %[1]s/metrics
+  Log in:    curl -X POST %[1]s/v1/auth/login -d '{"email":"%[2]s","password":"%[3]s"}'
+             (then: curl -H "Authorization: Bearer <token>" %[1]s/v1/me)
 Press Ctrl+C to stop; the temporary data dir is removed on exit.
-`, m.URL())
+`, m.URL(), demoEmail, demoPassword)
 
 	if err := <-served; err != nil {
 		fmt.Fprintf(stderr, "mediarec demo: %v\n", err)
@@ -91,4 +99,28 @@ func writeDemoCatalog(path string) error {
 		return fmt.Errorf("write the demo catalog: %w", err)
 	}
 	return f.Close()
+}
+
+// The demo login; the demo's data dir is temporary and listens on loopback.
+const (
+	demoEmail    = "demo@mediarec.local"
+	demoPassword = "demo-password"
+)
+
+func registerDemoUser(ctx context.Context, server string) error {
+	body := fmt.Sprintf(`{"email":%q,"password":%q,"display_name":"Demo"}`, demoEmail, demoPassword)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/v1/auth/register", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		return fmt.Errorf("register answered %s", res.Status)
+	}
+	return nil
 }
