@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"strings"
-	"unicode"
 
 	"mediarec"
 	"mediarec/internal/validate"
@@ -31,22 +30,7 @@ func normalize(item *mediarec.Item) {
 	item.Title = strings.TrimSpace(item.Title)
 	item.Description = strings.TrimSpace(item.Description)
 	item.Language = strings.ToLower(strings.TrimSpace(item.Language))
-	item.Genres = cleanList(item.Genres)
-	item.Tags = cleanList(item.Tags)
-	item.Creators = cleanList(item.Creators)
-}
-
-func cleanList(in []string) []string {
-	out := make([]string, 0, len(in))
-	seen := make(map[string]bool, len(in))
-	for _, s := range in {
-		s = strings.TrimFunc(s, unicode.IsSpace)
-		key := strings.ToLower(s)
-		if s == "" || seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, s)
-	}
-	return out
+	item.Genres = validate.CleanList(item.Genres)
+	item.Tags = validate.CleanList(item.Tags)
+	item.Creators = validate.CleanList(item.Creators)
 }

@@ -177,7 +177,7 @@ func (s *Service) FindUserByID(ctx context.Context, id int64) (*mediarec.User, e
 // Tags are trimmed and de-duplicated; EINVALID for too many or too long tags
 // or an unknown media type.
 func (s *Service) UpdatePreferences(ctx context.Context, userID int64, p mediarec.Preferences) (*mediarec.User, error) {
-	p.Tags, p.MediaTypes = cleanTags(p.Tags), cleanTypes(p.MediaTypes)
+	p.Tags, p.MediaTypes = validate.CleanList(p.Tags), cleanTypes(p.MediaTypes)
 	if err := validate.Struct(p, "Invalid preferences."); err != nil {
 		return nil, err
 	}

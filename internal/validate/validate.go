@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 
 	"github.com/go-playground/validator/v10"
 
@@ -79,4 +80,22 @@ func describe(fe validator.FieldError) string {
 		return fmt.Sprintf("must be greater than %s", fe.Param())
 	}
 	return fmt.Sprintf("fails the %q rule", fe.Tag())
+}
+
+// CleanList trims the entries of a free-text list and drops blank and
+// repeated ones (in any letter case), keeping the first spelling, so that
+// " Noir" and "noir" are one tag and re-sent input compares equal.
+func CleanList(in []string) []string {
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for _, s := range in {
+		s = strings.TrimFunc(s, unicode.IsSpace)
+		key := strings.ToLower(s)
+		if s == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, s)
+	}
+	return out
 }
