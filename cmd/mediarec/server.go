@@ -162,7 +162,7 @@ func (m *Main) Open(ctx context.Context) error {
 		httpapi.RegisterSearchRoutes(m.app, recs.New(reg, vectors, m.Catalog))
 	}
 	if r.users {
-		if err := m.openUsers(ctx, checks); err != nil {
+		if err := m.openUsers(ctx, bus, checks); err != nil {
 			return err
 		}
 	}
@@ -179,7 +179,7 @@ func (m *Main) Open(ctx context.Context) error {
 
 // openUsers wires the users service: its own database, the signing key
 // kept in the data dir, and feedback checked against the catalog.
-func (m *Main) openUsers(ctx context.Context, checks map[string]func(context.Context) error) error {
+func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, checks map[string]func(context.Context) error) error {
 	store, ping, err := m.openUserStore(ctx)
 	if err != nil {
 		return err
@@ -191,9 +191,17 @@ func (m *Main) openUsers(ctx context.Context, checks map[string]func(context.Con
 	}
 	issuer := auth.NewIssuer(key, tokenIssuer, tokenTTL)
 	verifier := auth.NewVerifier(key.Public().(ed25519.PublicKey), tokenIssuer)
-	svc := users.New(store, m.Catalog, m.Log, users.Config{})
+	relay := users.NewRelay(store, bus, m.Log)
+	m.tasks = append(m.tasks, relay.Run)
+	svc := users.New(store, m.Catalog, m.Log, users.Config{Changed: relay.Notify})
 	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
 	return nil
+}
+
+// userStore is everything the users service and its relay use.
+type userStore interface {
+	users.Store
+	users.EventStore
 }
 
 // Tokens name their issuer and live an hour.
@@ -202,7 +210,7 @@ const (
 	tokenTTL    = time.Hour
 )
 
-func (m *Main) openUserStore(ctx context.Context) (users.Store, func(context.Context) error, error) {
+func (m *Main) openUserStore(ctx context.Context) (userStore, func(context.Context) error, error) {
 	if dsn := m.Config.UsersDatabaseURL; dsn != "" {
 		db, err := postgres.Open(ctx, dsn)
 		if err != nil {

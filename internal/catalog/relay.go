@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"mediarec"
+	"mediarec/internal/outbox"
 )
 
 // Publisher is what the relay needs of the message bus.
@@ -32,57 +32,21 @@ const relayBatch = 500
 // only once the bus has them. While the bus is away entries wait in the
 // outbox, so no change is lost.
 type Relay struct {
+	*outbox.Poller
 	store ChangeStore
 	pub   Publisher
 	gens  Generations
-	log   *slog.Logger
-	wake  chan struct{}
 }
 
-// NewRelay returns a relay from store to pub.
+// NewRelay returns a relay from store to pub; Run it, and Notify it after
+// writes.
 func NewRelay(store ChangeStore, pub Publisher, gens Generations, log *slog.Logger) *Relay {
-	return &Relay{store: store, pub: pub, gens: gens, log: log, wake: make(chan struct{}, 1)}
-}
-
-// Notify tells the relay there is something new, so it need not wait for
-// its next poll.
-func (r *Relay) Notify() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run relays until ctx ends. It polls as well as listening to Notify, for
-// changes written by other processes (another catalog replica, say).
-func (r *Relay) Run(ctx context.Context) error {
-	const poll, maxBackoff = time.Second, 10 * time.Second
-	backoff := 100 * time.Millisecond
-	for {
+	r := &Relay{store: store, pub: pub, gens: gens}
+	r.Poller = outbox.NewPoller(func(ctx context.Context) (bool, error) {
 		n, err := r.relayOnce(ctx)
-		wait := poll
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			r.log.Warn("outbox relay failed; will retry", "error", err, "retry_in", backoff)
-			wait, backoff = backoff, min(2*backoff, maxBackoff)
-		case n == relayBatch:
-			backoff = 100 * time.Millisecond
-			continue // more is waiting
-		default:
-			backoff = 100 * time.Millisecond
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-r.wake:
-			t.Stop()
-		case <-t.C:
-		}
-	}
+		return n < relayBatch, err
+	}, log)
+	return r
 }
 
 // relayOnce publishes one batch of outbox entries and returns how many.

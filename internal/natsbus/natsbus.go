@@ -21,14 +21,21 @@ import (
 const (
 	StreamEmbedJobs    = "EMBED_JOBS"
 	StreamEmbedResults = "EMBED_RESULTS"
+	StreamUserEvents   = "USER_EVENTS"
 )
 
-// streams are work queues, so a message is gone once a consumer acks it.
-// The duplicate window lets a publisher that crashed between publishing and
-// recording it publish again without a second copy.
-var streams = map[string]string{
-	StreamEmbedJobs:    mediarec.SubjectEmbedJobs,
-	StreamEmbedResults: mediarec.SubjectEmbedResults,
+// streams: the job and result streams are work queues, so a message is gone
+// once a consumer acks it; user events are kept a week for every consumer
+// (the recommendation service) to read at its pace. The duplicate window
+// lets a publisher that crashed between publishing and recording it publish
+// again without a second copy.
+var streams = map[string]jetstream.StreamConfig{
+	StreamEmbedJobs:    {Subjects: []string{mediarec.SubjectEmbedJobs}, Retention: jetstream.WorkQueuePolicy},
+	StreamEmbedResults: {Subjects: []string{mediarec.SubjectEmbedResults}, Retention: jetstream.WorkQueuePolicy},
+	StreamUserEvents: {
+		Subjects:  []string{mediarec.SubjectUserFeedback, mediarec.SubjectUserPreferences},
+		Retention: jetstream.LimitsPolicy, MaxAge: 7 * 24 * time.Hour,
+	},
 }
 
 // Options select the server. With an empty URL the bus runs a NATS server
@@ -92,11 +99,14 @@ func Open(ctx context.Context, opts Options, log *slog.Logger) (*Bus, error) {
 		b.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	for name, subject := range streams {
-		if _, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name: b.pre + name, Subjects: []string{b.pre + subject},
-			Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: 5 * time.Minute,
-		}); err != nil {
+	for name, cfg := range streams {
+		cfg.Name, cfg.Storage, cfg.Duplicates = b.pre+name, jetstream.FileStorage, 5*time.Minute
+		subjects := make([]string, len(cfg.Subjects))
+		for i, s := range cfg.Subjects {
+			subjects[i] = b.pre + s
+		}
+		cfg.Subjects = subjects
+		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("create stream %s: %w", name, err)
 		}
