@@ -11,7 +11,7 @@ import (
 
 // call sends a JSON request with an optional bearer token and decodes the
 // answer into out (when not nil).
-func call(t *testing.T, method, url, token, body string, out any) int {
+func call(t testing.TB, method, url, token, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {

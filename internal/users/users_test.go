@@ -329,3 +329,16 @@ func TestFeedback(t *testing.T) {
 		t.Fatalf("delete event = %+v", last)
 	}
 }
+
+// BenchmarkLogin measures a login with the default argon2id parameters
+// (19 MiB, 2 passes, 1 lane) on SQLite; the hash is nearly all of it.
+func BenchmarkLogin(b *testing.B) {
+	f := mustService(b, users.DefaultHashParams)
+	f.mustRegister(b, "bench@example.com", "benchmark-pass")
+	for b.Loop() {
+		if _, err := f.svc.Login(context.Background(), "bench@example.com", "benchmark-pass"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/login")
+}
