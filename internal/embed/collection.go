@@ -18,7 +18,6 @@ const LiveAlias = "items"
 type CollectionStore interface {
 	CreateCollection(ctx context.Context, name string, dim int) error
 	SetAlias(ctx context.Context, alias, collection string) error
-	ResolveAlias(ctx context.Context, alias string) (string, error)
 	CollectionInfo(ctx context.Context, name string) (mediarec.Collection, error)
 	DeleteCollection(ctx context.Context, name string) error
 }
