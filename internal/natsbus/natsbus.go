@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -106,12 +107,32 @@ func Open(ctx context.Context, opts Options, log *slog.Logger) (*Bus, error) {
 			subjects[i] = b.pre + s
 		}
 		cfg.Subjects = subjects
-		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := b.ensureStream(ctx, cfg); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("create stream %s: %w", name, err)
 		}
 	}
 	return b, nil
+}
+
+// ensureStream creates the stream, or updates it only when its settings
+// differ: every process opens the bus at start, and a needless update races
+// (inside the server) with consumers being created on the same stream.
+func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	s, err := b.js.CreateStream(ctx, cfg)
+	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return err
+	}
+	if s, err = b.js.Stream(ctx, cfg.Name); err != nil {
+		return err
+	}
+	have := s.CachedInfo().Config
+	if slices.Equal(have.Subjects, cfg.Subjects) && have.Retention == cfg.Retention &&
+		have.MaxAge == cfg.MaxAge && have.Duplicates == cfg.Duplicates && have.Storage == cfg.Storage {
+		return nil
+	}
+	_, err = b.js.UpdateStream(ctx, cfg)
+	return err
 }
 
 // DeleteStreams removes this namespace's streams and buckets, for test runs

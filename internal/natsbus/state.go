@@ -28,11 +28,20 @@ type EmbeddingStore struct {
 
 // EmbeddingStore opens (creating if needed) the buckets.
 func (b *Bus) EmbeddingStore(ctx context.Context) (*EmbeddingStore, error) {
-	kv, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b.pre + stateBucket, Storage: jetstream.FileStorage, History: 5})
+	// Create first, update only on a settings change: see ensureStream.
+	kvCfg := jetstream.KeyValueConfig{Bucket: b.pre + stateBucket, Storage: jetstream.FileStorage, History: 5}
+	kv, err := b.js.CreateKeyValue(ctx, kvCfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = b.js.UpdateKeyValue(ctx, kvCfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("embedding state bucket: %w", err)
 	}
-	obj, err := b.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: b.pre + modelsBucket, Storage: jetstream.FileStorage})
+	objCfg := jetstream.ObjectStoreConfig{Bucket: b.pre + modelsBucket, Storage: jetstream.FileStorage}
+	obj, err := b.js.CreateObjectStore(ctx, objCfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		obj, err = b.js.UpdateObjectStore(ctx, objCfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("models bucket: %w", err)
 	}
