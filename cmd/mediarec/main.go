@@ -19,8 +19,9 @@ Servers:
   serve          all services in one process (embedded defaults unless configured)
   demo           serve on a temporary data dir with the bundled demo catalog
   catalog        the catalog service alone
+  users          the users service alone (needs CATALOG_URL)
   embed-worker   an embedding worker alone (needs NATS_URL and QDRANT_URL)
-  users, recs, web   (not yet available in this version)
+  recs, web      (not yet available in this version)
 
 Tools:
   ingest         bulk-load a catalog through the API
@@ -44,13 +45,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve", "catalog", "embed-worker":
+	case "serve", "catalog", "users", "embed-worker":
 		return runServer(ctx, cmd, rest, getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "ingest":
 		return runIngest(ctx, rest, getenv, stdout, stderr)
-	case "users", "recs", "web", "search", "recommend", "eval", "bench":
+	case "recs", "web", "search", "recommend", "eval", "bench":
 		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
 		return 2
 	case "help", "-h", "--help":

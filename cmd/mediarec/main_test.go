@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -23,7 +24,8 @@ func MustRunMain(tb testing.TB, env map[string]string) *Main {
 	return mustRunCommand(tb, "serve", env, io.Discard)
 }
 
-// mustRunCommand is MustRunMain for any server command, logging to logs.
+// mustRunCommand is MustRunMain for any server command, logging to logs,
+// on MEDIAREC_ADDR when env sets it.
 // The local model is not refitted unless env asks for it: a fit takes long
 // under the race detector, and only the tests of re-embedding need one.
 func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.Writer) *Main {
@@ -35,7 +37,8 @@ func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.W
 		}
 		return "0"
 	}
-	if err := m.ParseConfig([]string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}, getenv, logs); err != nil {
+	addr := cmp.Or(env["MEDIAREC_ADDR"], "127.0.0.1:0")
+	if err := m.ParseConfig([]string{"--addr", addr, "--data", tb.TempDir()}, getenv, logs); err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

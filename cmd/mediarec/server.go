@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,7 @@ type roles struct{ catalog, worker, search, users bool }
 var commandRoles = map[string]roles{
 	"serve":        {catalog: true, worker: true, search: true, users: true},
 	"catalog":      {catalog: true},
+	"users":        {users: true},
 	"embed-worker": {worker: true},
 }
 
@@ -77,6 +79,9 @@ func (m *Main) ParseConfig(args []string, getenv func(string) string, stderr io.
 	if m.name == "embed-worker" && (cfg.NATSURL == "" || cfg.QdrantURL == "") {
 		// Alone, a worker is useful only on the shared bus and store.
 		err = errors.Join(err, errors.New("embed-worker takes its jobs from NATS and writes to Qdrant: set NATS_URL and QDRANT_URL"))
+	}
+	if m.name == "users" && cfg.CatalogURL == "" {
+		err = errors.Join(err, errors.New("users checks feedback items in the catalog: set CATALOG_URL"))
 	}
 	if err != nil {
 		return err
@@ -104,26 +109,22 @@ func (m *Main) Open(ctx context.Context) error {
 	m.closers = append(m.closers, bus.Close)
 	checks["nats"] = bus.Ping
 
-	// Every role reads the shared embedding state: the catalog to route jobs
-	// and re-embed, workers to embed, searches to embed queries.
-	vectors, err := m.openVectors(ctx, checks)
+	issuer, verifier, err := m.openTokens(ctx, r)
 	if err != nil {
 		return err
 	}
-	states, err := bus.EmbeddingStore(ctx)
-	if err != nil {
-		return err
+	var (
+		vectors vectorStore
+		reg     *embed.Registry
+		coord   *embed.Coordinator
+	)
+	if r.catalog || r.worker || r.search {
+		// These roles read the shared embedding state: the catalog to route
+		// jobs and re-embed, workers to embed, searches to embed queries.
+		if vectors, reg, err = m.openEmbedding(ctx, bus, checks); err != nil {
+			return err
+		}
 	}
-	remote, err := m.openRemoteEmbedder()
-	if err != nil {
-		return err
-	}
-	reg := embed.NewRegistry(states, remote)
-	if err := reg.Init(ctx, vectors); err != nil {
-		return fmt.Errorf("embedding state: %w", err)
-	}
-
-	var coord *embed.Coordinator
 	if r.catalog {
 		store, ping, err := m.openCatalogStore(ctx)
 		if err != nil {
@@ -154,7 +155,7 @@ func (m *Main) Open(ctx context.Context) error {
 		RequestTimeout: m.Config.RequestTimeout, Logger: m.Log, Checks: checks,
 	})
 	if r.catalog {
-		admin := httpapi.RequireAdmin(m.Config.AdminToken)
+		admin := httpapi.RequireAdmin(m.Config.AdminToken, verifier)
 		httpapi.RegisterItemRoutes(m.app, m.Catalog, admin)
 		httpapi.RegisterAdminRoutes(m.app, m.Catalog, coord, admin)
 	}
@@ -162,7 +163,7 @@ func (m *Main) Open(ctx context.Context) error {
 		httpapi.RegisterSearchRoutes(m.app, recs.New(reg, vectors, m.Catalog))
 	}
 	if r.users {
-		if err := m.openUsers(ctx, bus, checks); err != nil {
+		if err := m.openUsers(ctx, bus, issuer, verifier, checks); err != nil {
 			return err
 		}
 	}
@@ -177,25 +178,82 @@ func (m *Main) Open(ctx context.Context) error {
 	return nil
 }
 
-// openUsers wires the users service: its own database, the signing key
-// kept in the data dir, and feedback checked against the catalog.
-func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, checks map[string]func(context.Context) error) error {
+// openUsers wires the users service: its own database, and feedback
+// checked against the catalog, in this process or over HTTP.
+func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Issuer, verifier *auth.Verifier, checks map[string]func(context.Context) error) error {
 	store, ping, err := m.openUserStore(ctx)
 	if err != nil {
 		return err
 	}
 	checks["users_db"] = ping
-	key, err := auth.LoadOrCreateKey(filepath.Join(m.Config.DataDir, "auth", "ed25519.pem"))
-	if err != nil {
-		return fmt.Errorf("signing key: %w", err)
+	var items users.ItemChecker = m.Catalog
+	if m.Catalog == nil {
+		items = catalog.NewClient(m.Config.CatalogURL, nil)
 	}
-	issuer := auth.NewIssuer(key, tokenIssuer, tokenTTL)
-	verifier := auth.NewVerifier(key.Public().(ed25519.PublicKey), tokenIssuer)
 	relay := users.NewRelay(store, bus, m.Log)
 	m.tasks = append(m.tasks, relay.Run)
-	svc := users.New(store, m.Catalog, m.Log, users.Config{Changed: relay.Notify})
+	svc := users.New(store, items, m.Log, users.Config{Changed: relay.Notify, AdminEmails: m.Config.AdminEmails})
 	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
 	return nil
+}
+
+// openTokens returns what this process needs of the users' tokens: the
+// users service signs them with its key and verifies them; another
+// service verifies them with the public key from the users service's JWKS
+// when USERS_URL is set, and takes none otherwise (nil verifier).
+func (m *Main) openTokens(ctx context.Context, r roles) (*auth.Issuer, *auth.Verifier, error) {
+	if r.users {
+		path := cmp.Or(m.Config.SigningKey, filepath.Join(m.Config.DataDir, "auth", "ed25519.pem"))
+		key, err := auth.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("signing key: %w", err)
+		}
+		return auth.NewIssuer(key, tokenIssuer, tokenTTL), auth.NewVerifier(key.Public().(ed25519.PublicKey), tokenIssuer), nil
+	}
+	if m.Config.UsersURL == "" {
+		return nil, nil, nil
+	}
+	// The users service may start after this one: keep asking a while.
+	ctx, cancel := context.WithTimeout(ctx, jwksWait)
+	defer cancel()
+	url := strings.TrimRight(m.Config.UsersURL, "/") + "/.well-known/jwks.json"
+	for {
+		pub, err := auth.FetchJWKS(ctx, url, nil)
+		if err == nil {
+			return nil, auth.NewVerifier(pub, tokenIssuer), nil
+		}
+		m.Log.Warn("users service's public key not available yet", "url", url, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("users service's public key: %w", err)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// jwksWait is how long a service waits at start for the users service's
+// public key.
+const jwksWait = 60 * time.Second
+
+// openEmbedding opens the vector store and the shared embedding state.
+func (m *Main) openEmbedding(ctx context.Context, bus *natsbus.Bus, checks map[string]func(context.Context) error) (vectorStore, *embed.Registry, error) {
+	vectors, err := m.openVectors(ctx, checks)
+	if err != nil {
+		return nil, nil, err
+	}
+	states, err := bus.EmbeddingStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	remote, err := m.openRemoteEmbedder()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := embed.NewRegistry(states, remote)
+	if err := reg.Init(ctx, vectors); err != nil {
+		return nil, nil, fmt.Errorf("embedding state: %w", err)
+	}
+	return vectors, reg, nil
 }
 
 // userStore is everything the users service and its relay use.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"mediarec/internal/postgres/pgtest"
 )
 
 // call sends a JSON request with an optional bearer token and decodes the
@@ -107,5 +109,68 @@ func TestUserFlow(t *testing.T) {
 				t.Fatal("the password appears in the logs")
 			}
 		})
+	}
+}
+
+// TestServicesApart runs the users service and the catalog as separate
+// processes on PostgreSQL, as Kubernetes does: feedback is checked against
+// the catalog over HTTP, and the catalog takes writes from an admin
+// account's token, verified with the users service's published key.
+func TestServicesApart(t *testing.T) {
+	ns := mustRunNATS(t, -1, t.TempDir())
+	catalogAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	users := mustRunCommand(t, "users", map[string]string{
+		"NATS_URL": ns.URL(), "USERS_DATABASE_URL": pgtest.NewDatabase(t),
+		"CATALOG_URL": "http://" + catalogAddr, "MEDIAREC_ADMIN_EMAILS": "ops@example.com",
+	}, io.Discard)
+	cat := mustRunCommand(t, "catalog", map[string]string{
+		"NATS_URL": ns.URL(), "CATALOG_DATABASE_URL": pgtest.NewDatabase(t), "MEDIAREC_ADDR": catalogAddr,
+		"USERS_URL": users.URL(), "MEDIAREC_ADMIN_TOKEN": "operator-secret",
+	}, io.Discard)
+
+	register := func(email string) string {
+		var reg struct{ Token string }
+		if st := call(t, "POST", users.URL()+"/v1/auth/register", "", `{"email":"`+email+`","password":"long enough","display_name":"x"}`, &reg); st != 201 {
+			t.Fatalf("register %s: %d", email, st)
+		}
+		return reg.Token
+	}
+	admin, ada := register("ops@example.com"), register("ada@example.com")
+	item := `{"type":"movie","title":"Solaris"}`
+	if st := call(t, "POST", cat.URL()+"/v1/items", ada, item, nil); st != 403 {
+		t.Fatalf("catalog write with a user's token: %d, want 403", st)
+	}
+	var created struct{ ID int64 }
+	if st := call(t, "POST", cat.URL()+"/v1/items", admin, item, &created); st != 201 {
+		t.Fatalf("catalog write with an admin's token: %d, want 201", st)
+	}
+	if st := call(t, "POST", cat.URL()+"/v1/items", "operator-secret", `{"type":"book","title":"Solaris"}`, nil); st != 201 {
+		t.Fatalf("catalog write with the admin token: %d, want 201", st)
+	}
+
+	feedback := []struct {
+		body string
+		want int
+	}{
+		{fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, created.ID), 201},
+		{fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, created.ID+1000), 404},
+	}
+	for _, f := range feedback {
+		if st := call(t, "POST", users.URL()+"/v1/me/feedback", ada, f.body, nil); st != f.want {
+			t.Fatalf("feedback %s: %d, want %d", f.body, st, f.want)
+		}
+	}
+	var fb struct {
+		Items []struct {
+			ItemID int64 `json:"item_id"`
+		}
+	}
+	if st := call(t, "GET", users.URL()+"/v1/me/feedback", ada, "", &fb); st != 200 || len(fb.Items) != 1 || fb.Items[0].ItemID != created.ID {
+		t.Fatalf("feedback list: %d %+v", st, fb)
+	}
+	for _, svc := range []*Main{users, cat} {
+		if status, body := get(t, svc.URL()+"/readyz"); status != 200 {
+			t.Fatalf("%s /readyz: %d %s", svc.name, status, body)
+		}
 	}
 }

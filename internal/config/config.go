@@ -30,6 +30,18 @@ type Config struct {
 	QdrantURL          string
 	QdrantAPIKey       string
 
+	// CatalogURL and UsersURL are where a service running alone reaches the
+	// others: the users service checks feedback items in the catalog, and
+	// the catalog verifies admin tokens with the users service's JWKS.
+	CatalogURL string
+	UsersURL   string
+	// SigningKey is the users service's Ed25519 private key file (PEM),
+	// created on first start when missing.
+	SigningKey string
+	// AdminEmails are the accounts that get the admin role when they
+	// register.
+	AdminEmails []string
+
 	OpenAIBaseURL       string
 	OpenAIAPIKey        string
 	EmbeddingModel      string
@@ -67,6 +79,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		NATSNamespace:      getenv("NATS_NAMESPACE"),
 		QdrantURL:          getenv("QDRANT_URL"),
 		QdrantAPIKey:       getenv("QDRANT_API_KEY"),
+		CatalogURL:         getenv("CATALOG_URL"),
+		UsersURL:           getenv("USERS_URL"),
+		SigningKey:         getenv("MEDIAREC_SIGNING_KEY"),
+		AdminEmails:        splitList(getenv("MEDIAREC_ADMIN_EMAILS")),
 		OpenAIBaseURL:      getenv("OPENAI_BASE_URL"),
 		OpenAIAPIKey:       getenv("OPENAI_API_KEY"),
 		EmbeddingModel:     getenv("EMBEDDING_MODEL"),
@@ -104,6 +120,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// splitList reads a comma-separated list, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func defaultDataDir() string {
 	if dir, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(dir, "mediarec")
@@ -117,6 +144,9 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (MEDIAREC_ADDR)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory for the embedded stores (MEDIAREC_DATA_DIR)")
 	fs.StringVar(&c.CatalogDatabaseURL, "catalog-db", c.CatalogDatabaseURL, "catalog PostgreSQL URL; empty = SQLite in the data dir (CATALOG_DATABASE_URL, DATABASE_URL)")
+	fs.StringVar(&c.CatalogURL, "catalog-url", c.CatalogURL, "base URL of the catalog service, for a service running alone (CATALOG_URL)")
+	fs.StringVar(&c.UsersURL, "users-url", c.UsersURL, "base URL of the users service, whose JWKS verifies tokens (USERS_URL)")
+	fs.StringVar(&c.SigningKey, "signing-key", c.SigningKey, "the users service's Ed25519 key file; empty = auth/ed25519.pem in the data dir (MEDIAREC_SIGNING_KEY)")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
 	fs.Float64Var(&c.RefitGrowth, "refit-growth", c.RefitGrowth, "catalog growth since the last fit that refits the local model; 0 = never (MEDIAREC_REFIT_GROWTH)")
 	fs.IntVar(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
@@ -144,7 +174,7 @@ func (c Config) Validate() error {
 	if err := checkURL(c.NATSURL, "nats", "tls"); err != nil {
 		errs = append(errs, fmt.Errorf("NATS_URL: %w", err))
 	}
-	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL} {
+	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL, "CATALOG_URL": c.CatalogURL, "USERS_URL": c.UsersURL} {
 		if err := checkURL(u, "http", "https"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}

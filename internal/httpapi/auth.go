@@ -11,25 +11,33 @@ import (
 	"mediarec"
 )
 
-// RequireAdmin guards catalog writes. With a configured token a request must
-// present it as a bearer token. Without one (the laptop default, which the
-// config allows only on a loopback address) writes are open to loopback
-// clients only.
-func RequireAdmin(token string) fiber.Handler {
+// RequireAdmin guards catalog writes. A bearer token passes when it is the
+// configured admin token or, with a verifier, a users-service token of the
+// admin role. A request without a token passes only from loopback, and only
+// when no admin token is configured (the laptop default, which the config
+// allows only on a loopback address).
+func RequireAdmin(token string, verifier TokenVerifier) fiber.Handler {
 	want := []byte(token)
 	return func(c *fiber.Ctx) error {
-		if token == "" {
-			if c.Context().RemoteIP().IsLoopback() {
-				return c.Next()
-			}
-			return mediarec.Errorf(mediarec.EFORBIDDEN, "Catalog writes from other hosts need MEDIAREC_ADMIN_TOKEN to be configured.")
-		}
 		got, ok := bearer(c)
-		if !ok {
+		switch {
+		case !ok && token == "" && c.Context().RemoteIP().IsLoopback():
+			return c.Next()
+		case !ok && token == "" && verifier == nil:
+			return mediarec.Errorf(mediarec.EFORBIDDEN, "Catalog writes from other hosts need MEDIAREC_ADMIN_TOKEN to be configured.")
+		case !ok:
 			return mediarec.Errorf(mediarec.EUNAUTHORIZED, "This route needs an Authorization: Bearer token.")
-		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+		case token != "" && subtle.ConstantTimeCompare([]byte(got), want) == 1:
+			return c.Next()
+		case verifier == nil:
 			return mediarec.Errorf(mediarec.EUNAUTHORIZED, "Invalid token.")
+		}
+		claims, err := verifier.Verify(got)
+		if err != nil {
+			return err
+		}
+		if claims.Role != mediarec.RoleAdmin {
+			return mediarec.Errorf(mediarec.EFORBIDDEN, "Catalog writes need an administrator.")
 		}
 		return c.Next()
 	}

@@ -47,7 +47,7 @@ func appFor(svc httpapi.ItemService, checks map[string]func(context.Context) err
 		Name: "test", BodyLimit: 8 << 20, RequestTimeout: 5 * time.Second,
 		Logger: slog.New(slog.DiscardHandler), Checks: checks,
 	})
-	httpapi.RegisterItemRoutes(app, svc, httpapi.RequireAdmin(adminToken))
+	httpapi.RegisterItemRoutes(app, svc, httpapi.RequireAdmin(adminToken, nil))
 	httpapi.NotFound(app)
 	return app
 }

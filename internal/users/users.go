@@ -67,6 +67,9 @@ type Config struct {
 	// Changed, if not nil, is called after every write that left outbox
 	// events, to wake the relay.
 	Changed func()
+	// AdminEmails get the admin role when they register: how an operator
+	// makes the first administrator.
+	AdminEmails []string
 }
 
 // MaxPasswordLen bounds passwords, in characters: long enough for any
@@ -80,6 +83,7 @@ type Service struct {
 	log     *slog.Logger
 	hash    HashParams
 	changed func()
+	admins  map[string]bool
 	now     func() time.Time
 	// dummyHash is verified against when an email is unknown, so that a
 	// failed login costs one hash either way.
@@ -94,7 +98,10 @@ func New(store Store, items ItemChecker, log *slog.Logger, cfg Config) *Service 
 	if cfg.Changed == nil {
 		cfg.Changed = func() {}
 	}
-	s := &Service{store: store, items: items, log: log, hash: cfg.Hash, changed: cfg.Changed, now: time.Now}
+	s := &Service{store: store, items: items, log: log, hash: cfg.Hash, changed: cfg.Changed, admins: map[string]bool{}, now: time.Now}
+	for _, e := range cfg.AdminEmails {
+		s.admins[normalizeEmail(e)] = true
+	}
 	s.dummyHash = sync.OnceValue(func() string {
 		// The password is irrelevant: nothing can match a key no one knows.
 		h, err := hashPassword("unknown account placeholder", s.hash)
@@ -113,7 +120,8 @@ type Registration struct {
 	DisplayName string `json:"display_name" validate:"required,max=100"`
 }
 
-// Register creates an account with the user role. EINVALID for invalid
+// Register creates an account with the user role, or the admin role for
+// an email of Config.AdminEmails. EINVALID for invalid
 // input, ECONFLICT when the email is taken in any letter case.
 func (s *Service) Register(ctx context.Context, r Registration) (*mediarec.User, error) {
 	// Normalise before validating, so " A@B.io" is valid and equals a@b.io.
@@ -129,6 +137,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (*mediarec.User,
 	u := &mediarec.User{
 		Email: r.Email, DisplayName: r.DisplayName, Role: mediarec.RoleUser,
 		Preferences: mediarec.Preferences{Tags: []string{}, MediaTypes: []mediarec.ItemType{}},
+	}
+	if s.admins[r.Email] {
+		u.Role = mediarec.RoleAdmin
 	}
 	if err := s.store.CreateUser(ctx, u, hash); err != nil {
 		return nil, err
