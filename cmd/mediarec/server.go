@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -159,12 +160,18 @@ func (m *Main) Open(ctx context.Context) error {
 		httpapi.RegisterItemRoutes(m.app, m.Catalog, admin)
 		httpapi.RegisterAdminRoutes(m.app, m.Catalog, coord, admin)
 	}
+	var search *recs.Service
 	if r.search {
-		httpapi.RegisterSearchRoutes(m.app, recs.New(reg, vectors, m.Catalog))
+		search = recs.New(reg, vectors, m.Catalog)
+		httpapi.RegisterSearchRoutes(m.app, search)
 	}
 	if r.users {
-		if err := m.openUsers(ctx, bus, issuer, verifier, checks); err != nil {
+		svc, err := m.openUsers(ctx, bus, issuer, verifier, checks)
+		if err != nil {
 			return err
+		}
+		if r.search {
+			m.openRecommendations(bus, search, svc, httpapi.RequireUser(verifier, svc))
 		}
 	}
 	if m.name == "serve" {
@@ -180,10 +187,10 @@ func (m *Main) Open(ctx context.Context) error {
 
 // openUsers wires the users service: its own database, and feedback
 // checked against the catalog, in this process or over HTTP.
-func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Issuer, verifier *auth.Verifier, checks map[string]func(context.Context) error) error {
+func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Issuer, verifier *auth.Verifier, checks map[string]func(context.Context) error) (*users.Service, error) {
 	store, ping, err := m.openUserStore(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	checks["users_db"] = ping
 	var items users.ItemChecker = m.Catalog
@@ -194,7 +201,31 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 	m.tasks = append(m.tasks, relay.Run)
 	svc := users.New(store, items, m.Log, users.Config{Changed: relay.Notify, AdminEmails: m.Config.AdminEmails})
 	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
-	return nil
+	return svc, nil
+}
+
+// openRecommendations serves recommendations from the users' tastes, with
+// cold starts ranked by the likes this process follows on the bus.
+func (m *Main) openRecommendations(bus *natsbus.Bus, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) {
+	pop := recs.NewPopularity()
+	m.tasks = append(m.tasks, func(ctx context.Context) error {
+		return bus.Follow(ctx, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback, func(data []byte) {
+			var ev mediarec.UserFeedbackEvent
+			if err := json.Unmarshal(data, &ev); err != nil {
+				m.Log.Warn("undecodable feedback event", "error", err)
+				return
+			}
+			pop.Observe(ev)
+		})
+	})
+	starters := func(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
+		page, err := m.Catalog.FindItems(ctx, catalog.ListQuery{Types: types, Limit: min(limit, catalog.MaxLimit)})
+		if err != nil {
+			return nil, err
+		}
+		return page.Items, nil
+	}
+	httpapi.RegisterRecommendationRoutes(m.app, recs.NewRecommender(search, tastes, pop, starters), requireUser)
 }
 
 // openTokens returns what this process needs of the users' tokens: the

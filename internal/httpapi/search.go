@@ -73,3 +73,32 @@ func queryTypes(c *fiber.Ctx, name string) []mediarec.ItemType {
 	}
 	return types
 }
+
+// RecommendService is what the recommendation route needs.
+type RecommendService interface {
+	Recommend(ctx context.Context, q recs.RecommendQuery) ([]recs.Recommendation, error)
+}
+
+// RegisterRecommendationRoutes mounts the signed-in user's recommendations
+// behind requireUser.
+func RegisterRecommendationRoutes(r fiber.Router, svc RecommendService, requireUser fiber.Handler) {
+	r.Get("/v1/recommendations", requireUser, func(c *fiber.Ctx) error {
+		limit, err := queryLimit(c)
+		if err != nil {
+			return err
+		}
+		var diversity float64
+		if s := c.Query("diversity"); s != "" {
+			if diversity, err = strconv.ParseFloat(s, 64); err != nil {
+				return invalidField("diversity", "must be a number between 0 and 1")
+			}
+		}
+		items, err := svc.Recommend(c.UserContext(), recs.RecommendQuery{
+			UserID: currentUser(c), Types: queryTypes(c, "types"), Limit: limit, Diversity: diversity,
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"items": items})
+	})
+}

@@ -125,3 +125,33 @@ func ack(msg jetstream.Msg, err error) error {
 func redeliveryDelay(msg jetstream.Msg) time.Duration {
 	return min(time.Second<<min(delivered(msg)-1, 5), 30*time.Second)
 }
+
+// Follow reads every message on subject of stream, from the oldest kept,
+// and hands each to fn until ctx ends. Unlike Consume, every process that
+// follows sees every message: it is how a replica builds its own view of a
+// stream. The ordered consumer recreates itself after a server outage.
+func (b *Bus) Follow(ctx context.Context, stream, subject string, fn func(data []byte)) error {
+	cons, err := b.js.OrderedConsumer(ctx, b.pre+stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{b.pre + subject},
+	})
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", stream, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", stream, err)
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			b.log.Warn("follow: next message", "stream", stream, "error", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		fn(m.Data())
+	}
+}

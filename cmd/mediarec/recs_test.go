@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRecommendationsRoute follows a user from a cold start to
+// recommendations explained by a like, through the all-in-one server.
+func TestRecommendationsRoute(t *testing.T) {
+	m := MustRunMain(t, nil)
+	u := m.URL()
+	var lines strings.Builder
+	for i, it := range []struct{ typ, title, tags string }{
+		{"movie", "Voyage to the Stars", "space,astronauts"},
+		{"movie", "Orbit of Silence", "space,astronauts"},
+		{"movie", "The Kitchen Wars", "cooking,comedy"},
+		{"documentary", "Astronauts at Work", "space,astronauts"},
+		{"book", "Letters from Orbit", "space,astronauts"},
+		{"podcast", "Space Hour", "space,astronomy"},
+		{"podcast", "Baking Hour", "cooking"},
+	} {
+		tags := `"` + strings.ReplaceAll(it.tags, ",", `","`) + `"`
+		fmt.Fprintf(&lines, `{"external_id":"r-%d","type":%q,"title":%q,"tags":[%s]}`+"\n", i, it.typ, it.title, tags)
+	}
+	postItems(t, u, lines.String(), 7, 0)
+	waitEmbedded(t, u, 7, time.Minute)
+
+	var reg struct{ Token string }
+	if st := call(t, "POST", u+"/v1/auth/register", "", `{"email":"fan@example.com","password":"long enough","display_name":"Fan"}`, &reg); st != 201 {
+		t.Fatalf("register: %d", st)
+	}
+	type recsPage struct {
+		Items []struct {
+			Item struct {
+				ID          int64
+				Type, Title string
+			}
+			Reason struct {
+				Kind   string
+				ItemID int64 `json:"item_id"`
+				Text   string
+			}
+		}
+	}
+	var cold recsPage
+	if st := call(t, "GET", u+"/v1/recommendations?limit=3", reg.Token, "", &cold); st != 200 || len(cold.Items) != 3 || cold.Items[0].Reason.Kind != "popular" {
+		t.Fatalf("cold start: %d %+v", st, cold)
+	}
+
+	var page struct {
+		Items []struct {
+			ID    int64
+			Title string
+		}
+	}
+	if st := call(t, "GET", u+"/v1/items?q=Voyage", "", "", &page); st != 200 || len(page.Items) != 1 {
+		t.Fatalf("find the liked film: %d %+v", st, page)
+	}
+	liked := page.Items[0].ID
+	if st := call(t, "POST", u+"/v1/me/feedback", reg.Token, fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, liked), nil); st != 201 {
+		t.Fatalf("like: %d", st)
+	}
+	var warm recsPage
+	if st := call(t, "GET", u+"/v1/recommendations?limit=4", reg.Token, "", &warm); st != 200 || len(warm.Items) != 4 {
+		t.Fatalf("after a like: %d %+v", st, warm)
+	}
+	for _, r := range warm.Items {
+		if r.Item.ID == liked || r.Reason.Kind != "liked_item" || r.Reason.ItemID != liked {
+			t.Fatalf("after a like: %+v", warm)
+		}
+	}
+	var podcasts recsPage
+	if st := call(t, "GET", u+"/v1/recommendations?types=podcast", reg.Token, "", &podcasts); st != 200 || len(podcasts.Items) != 2 || podcasts.Items[0].Item.Title != "Space Hour" {
+		t.Fatalf("types=podcast: %d %+v", st, podcasts)
+	}
+
+	for _, tt := range []struct {
+		query, token string
+		want         int
+	}{
+		{"", "", 401},
+		{"?diversity=2", reg.Token, 400},
+		{"?diversity=lots", reg.Token, 400},
+		{"?types=vinyl", reg.Token, 400},
+		{"?limit=0", reg.Token, 400},
+	} {
+		if st := call(t, "GET", u+"/v1/recommendations"+tt.query, tt.token, "", nil); st != tt.want {
+			t.Errorf("GET /v1/recommendations%s: %d, want %d", tt.query, st, tt.want)
+		}
+	}
+}

@@ -1,0 +1,357 @@
+package recs
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"mediarec"
+	"mediarec/internal/embed"
+)
+
+// Tastes reads what a user told the users service: feedback and
+// preferences. Recommendations read them at request time, so a like changes
+// the very next answer.
+type Tastes interface {
+	FindUserByID(ctx context.Context, id int64) (*mediarec.User, error)
+	ListFeedback(ctx context.Context, userID int64) ([]*mediarec.Feedback, error)
+}
+
+// Starters lists catalog items of the given types (all when empty). A cold
+// start falls back to them while too few users have liked anything.
+type Starters func(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error)
+
+// Reason kinds.
+const (
+	ReasonLikedItem = "liked_item"
+	ReasonTag       = "tag"
+	ReasonPopular   = "popular"
+)
+
+// Reason explains one recommendation: the liked item or preference tag
+// nearest to it, or its popularity.
+type Reason struct {
+	Kind   string `json:"kind"`
+	ItemID int64  `json:"item_id,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Text   string `json:"text"`
+}
+
+// Recommendation is one recommended item.
+type Recommendation struct {
+	Item   *mediarec.Item `json:"item"`
+	Score  float32        `json:"score"`
+	Reason Reason         `json:"reason"`
+}
+
+// RecommendQuery asks for one user's recommendations. Without Types the
+// user's preferred media types apply.
+type RecommendQuery struct {
+	UserID    int64
+	Types     []mediarec.ItemType
+	Limit     int
+	Diversity float64
+}
+
+// Recommender answers recommendations on top of the search service.
+type Recommender struct {
+	*Service
+	tastes   Tastes
+	pop      *Popularity
+	starters Starters
+	tags     tagVectors
+	now      func() time.Time
+}
+
+// NewRecommender returns a recommender reading tastes, ranking cold starts
+// by pop and then starters.
+func NewRecommender(s *Service, tastes Tastes, pop *Popularity, starters Starters) *Recommender {
+	return &Recommender{Service: s, tastes: tastes, pop: pop, starters: starters, now: time.Now}
+}
+
+// candidatesPerResult is how many ANN candidates the rerank sees per item
+// it returns: MMR needs room to trade relevance for variety.
+const (
+	candidatesPerResult = 5
+	minCandidates       = 50
+)
+
+// Recommend returns the user's recommendations, never an item the user has
+// judged.
+func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recommendation, error) {
+	limit, err := checkQuery(q.Types, q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if !(q.Diversity >= 0 && q.Diversity <= 1) { // NaN too
+		return nil, invalid("diversity", "must be between 0 and 1")
+	}
+	user, err := r.tastes.FindUserByID(ctx, q.UserID)
+	if err != nil {
+		return nil, err
+	}
+	feedback, err := r.tastes.ListFeedback(ctx, q.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("feedback of user %d: %w", q.UserID, err)
+	}
+	types := q.Types
+	if len(types) == 0 {
+		types = user.Preferences.MediaTypes
+	}
+	judged := make([]int64, len(feedback))
+	for i, f := range feedback {
+		judged[i] = f.ItemID
+	}
+
+	e, coll, err := r.live.Live(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("live generation: %w", err)
+	}
+	p, err := r.profile(ctx, e, coll, feedback, user.Preferences.Tags)
+	if err != nil {
+		return nil, err
+	}
+	if p.vector == nil {
+		return r.coldStart(ctx, types, judged, limit)
+	}
+
+	cands, err := r.candidates(ctx, coll, p.vector, types, judged, max(limit*candidatesPerResult, minCandidates))
+	if err != nil {
+		return nil, err
+	}
+	// A list of several media types holds at most half of any one, so
+	// that a film lover also meets the books and documentaries nearest
+	// to their films.
+	perType := limit
+	if len(types) != 1 {
+		perType = (limit + 1) / 2
+	}
+	picked := mmr(cands, limit, q.Diversity, perType)
+
+	ids := make([]int64, 0, len(picked)+len(p.liked))
+	for _, c := range picked {
+		ids = append(ids, c.id)
+	}
+	for _, l := range p.liked {
+		ids = append(ids, l.id)
+	}
+	items, err := r.itemsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Recommendation, 0, len(picked))
+	for _, c := range picked {
+		if it, ok := items[c.id]; ok {
+			out = append(out, Recommendation{Item: it, Score: c.relevance, Reason: p.explain(c.vector, items)})
+		}
+	}
+	return out, nil
+}
+
+// profile is a user's profile vector with what it was built from, for the
+// reasons.
+type profile struct {
+	vector []float32
+	liked  []candidate // positively judged items (relevance = weight)
+	tags   []string
+	tagVec [][]float32
+}
+
+func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string, feedback []*mediarec.Feedback, tags []string) (profile, error) {
+	p := profile{tags: tags}
+	ids := make([]int64, len(feedback))
+	for i, f := range feedback {
+		ids[i] = f.ItemID
+	}
+	pts, err := r.vectors.Get(ctx, coll, ids)
+	if err != nil {
+		return p, fmt.Errorf("vectors of judged items: %w", err)
+	}
+	byID := make(map[int64][]float32, len(pts))
+	for _, pt := range pts {
+		byID[pt.ID] = pt.Vector
+	}
+	now := r.now()
+	var vecs [][]float32
+	var weights []float64
+	for _, f := range feedback {
+		v, ok := byID[f.ItemID]
+		if !ok {
+			continue // not embedded yet, or deleted since
+		}
+		w := Weight(Judgement{Kind: f.Kind, Rating: f.Rating, At: f.CreatedAt}, now)
+		vecs, weights = append(vecs, v), append(weights, w)
+		if w > 0 {
+			p.liked = append(p.liked, candidate{id: f.ItemID, relevance: float32(w), vector: v})
+		}
+	}
+	if p.tagVec, err = r.tags.get(ctx, e, tags); err != nil {
+		return p, err
+	}
+	p.vector = Profile(vecs, weights, p.tagVec)
+	return p, nil
+}
+
+// explain names the liked item or tag nearest to v.
+func (p profile) explain(v []float32, items map[int64]*mediarec.Item) Reason {
+	var best Reason
+	bestSim := float32(-2)
+	for _, l := range p.liked {
+		it, ok := items[l.id]
+		if s := dot(v, l.vector); ok && s > bestSim {
+			bestSim = s
+			best = Reason{Kind: ReasonLikedItem, ItemID: l.id, Text: fmt.Sprintf("Because you liked %q", it.Title)}
+		}
+	}
+	for i, tv := range p.tagVec {
+		if s := dot(v, tv); s > bestSim {
+			bestSim = s
+			best = Reason{Kind: ReasonTag, Tag: p.tags[i], Text: fmt.Sprintf("Because you follow %q", p.tags[i])}
+		}
+	}
+	return best
+}
+
+// candidates returns about k items nearest to v, with their vectors, best
+// first. Each media type is searched on its own: the profile of a film lover
+// sits so close to films that one search would return nothing else.
+func (r *Recommender) candidates(ctx context.Context, coll string, v []float32, types []mediarec.ItemType, judged []int64, k int) ([]candidate, error) {
+	if len(types) == 0 {
+		types = mediarec.ItemTypes
+	}
+	perType := max(k/len(types), minCandidates/2)
+	var hits []mediarec.VectorHit
+	for _, t := range types {
+		h, err := r.vectors.Search(ctx, coll, v, perType, mediarec.VectorFilter{Types: []mediarec.ItemType{t}, ExcludeIDs: judged})
+		if err != nil {
+			return nil, fmt.Errorf("search vectors: %w", err)
+		}
+		hits = append(hits, h...)
+	}
+	slices.SortStableFunc(hits, func(a, b mediarec.VectorHit) int { return cmp.Compare(b.Score, a.Score) })
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	pts, err := r.vectors.Get(ctx, coll, ids)
+	if err != nil {
+		return nil, fmt.Errorf("candidate vectors: %w", err)
+	}
+	byID := make(map[int64][]float32, len(pts))
+	for _, pt := range pts {
+		byID[pt.ID] = pt.Vector
+	}
+	cands := make([]candidate, 0, len(hits))
+	for _, h := range hits {
+		if v, ok := byID[h.ID]; ok {
+			cands = append(cands, candidate{id: h.ID, typ: h.Payload.Type, relevance: h.Score, vector: v})
+		}
+	}
+	return cands, nil
+}
+
+// coldStart ranks the most liked items of the types, then the catalog's
+// first items of the types, skipping judged ones.
+func (r *Recommender) coldStart(ctx context.Context, types []mediarec.ItemType, judged []int64, limit int) ([]Recommendation, error) {
+	out := make([]Recommendation, 0, limit)
+	seen := map[int64]bool{}
+	for _, id := range judged {
+		seen[id] = true
+	}
+	take := func(it *mediarec.Item, text string) {
+		if len(out) < limit && !seen[it.ID] && (len(types) == 0 || slices.Contains(types, it.Type)) {
+			seen[it.ID] = true
+			out = append(out, Recommendation{Item: it, Reason: Reason{Kind: ReasonPopular, Text: text}})
+		}
+	}
+	ranked := r.pop.Ranked()
+	const chunk = 200
+	for from := 0; from < len(ranked) && len(out) < limit; from += chunk {
+		ids := ranked[from:min(from+chunk, len(ranked))]
+		items, err := r.itemsByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if it, ok := items[id]; ok {
+				take(it, "Popular with other users")
+			}
+		}
+	}
+	if len(out) < limit {
+		items, err := r.starters(ctx, types, limit+len(seen))
+		if err != nil {
+			return nil, fmt.Errorf("starter items: %w", err)
+		}
+		for _, it := range items {
+			take(it, "A place to start while we learn your taste")
+		}
+	}
+	return out, nil
+}
+
+func (r *Recommender) itemsByID(ctx context.Context, ids []int64) (map[int64]*mediarec.Item, error) {
+	items, err := r.items.FindItemsByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find items: %w", err)
+	}
+	byID := make(map[int64]*mediarec.Item, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	return byID, nil
+}
+
+// tagVectors caches the vectors of preference tags per model: a profile
+// holds a handful of tags that rarely change.
+type tagVectors struct {
+	mu    sync.Mutex
+	model string
+	vecs  map[string][]float32
+}
+
+// maxCachedTags bounds the cache; it starts over when full.
+const maxCachedTags = 10_000
+
+func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) ([][]float32, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	out := make([][]float32, len(tags))
+	var missing []int
+	t.mu.Lock()
+	if t.model != e.Model() || len(t.vecs) > maxCachedTags {
+		t.model, t.vecs = e.Model(), map[string][]float32{}
+	}
+	for i, tag := range tags {
+		if v, ok := t.vecs[tag]; ok {
+			out[i] = v
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	t.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	texts := make([]string, len(missing))
+	for j, i := range missing {
+		texts[j] = tags[i]
+	}
+	vecs, err := e.Embed(ctx, texts)
+	if err != nil {
+		return nil, fmt.Errorf("embed preference tags: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for j, i := range missing {
+		out[i] = vecs[j]
+		if t.model == e.Model() {
+			t.vecs[tags[i]] = vecs[j]
+		}
+	}
+	return out, nil
+}

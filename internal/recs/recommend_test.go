@@ -1,0 +1,312 @@
+package recs_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mediarec"
+	"mediarec/demo"
+	"mediarec/internal/embed"
+	"mediarec/internal/recs"
+	"mediarec/internal/vectordb"
+)
+
+// demoWorld is the bundled demo catalog embedded with the local model
+// fitted on it, in an in-process index: what "mediarec demo" serves once
+// its refit has settled.
+type demoWorld struct {
+	items   map[int64]*mediarec.Item
+	byTitle map[string]int64 // "movie:Interstellar" → id
+	model   *embed.LSA
+	vectors *vectordb.Local
+}
+
+const demoCollection = "items_demo"
+
+// demoDir holds the index once a test loaded it.
+var demoDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demoDir != "" {
+		if w, err := loadDemo(); err == nil {
+			w.vectors.Close()
+		}
+		os.RemoveAll(demoDir)
+	}
+	os.Exit(code)
+}
+
+var loadDemo = sync.OnceValues(func() (*demoWorld, error) {
+	rc, err := demo.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	w := &demoWorld{items: map[int64]*mediarec.Item{}, byTitle: map[string]int64{}}
+	var all []*mediarec.Item
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		it := &mediarec.Item{}
+		if err := json.Unmarshal(sc.Bytes(), it); err != nil {
+			return nil, err
+		}
+		it.ID = int64(len(all) + 1)
+		all = append(all, it)
+		w.items[it.ID] = it
+		w.byTitle[string(it.Type)+":"+it.Title] = it.ID
+	}
+	texts := make([]string, len(all))
+	for i, it := range all {
+		texts[i] = embed.ItemText(it)
+	}
+	if w.model, err = embed.FitLSA(texts, embed.DefaultDimensions); err != nil {
+		return nil, err
+	}
+	vecs, err := w.model.Embed(context.Background(), texts)
+	if err != nil {
+		return nil, err
+	}
+	// The index serves every test of the run; TestMain removes it.
+	if demoDir, err = os.MkdirTemp("", "recs-demo-*"); err != nil {
+		return nil, err
+	}
+	if w.vectors, err = vectordb.OpenLocal(demoDir); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := w.vectors.CreateCollection(ctx, demoCollection, w.model.Dimensions()); err != nil {
+		return nil, err
+	}
+	points := make([]mediarec.VectorPoint, len(all))
+	for i, it := range all {
+		points[i] = mediarec.VectorPoint{ID: it.ID, Vector: vecs[i], Payload: mediarec.VectorPayload{Type: it.Type, Genres: it.Genres, Tags: it.Tags}}
+	}
+	return w, w.vectors.Upsert(ctx, demoCollection, points)
+})
+
+func (w *demoWorld) Live(context.Context) (embed.Embedder, string, error) {
+	return w.model, demoCollection, nil
+}
+
+func (w *demoWorld) FindItemsByIDs(_ context.Context, ids []int64) ([]*mediarec.Item, error) {
+	var out []*mediarec.Item
+	for _, id := range ids {
+		if it, ok := w.items[id]; ok {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func (w *demoWorld) FindItemByID(_ context.Context, id int64) (*mediarec.Item, error) {
+	if it, ok := w.items[id]; ok {
+		return it, nil
+	}
+	return nil, mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
+}
+
+func (w *demoWorld) id(t *testing.T, key string) int64 {
+	t.Helper()
+	id, ok := w.byTitle[key]
+	if !ok {
+		t.Fatalf("the demo catalog has no %s", key)
+	}
+	return id
+}
+
+// tastes is one user's feedback and preferences, changed by the test.
+type tastes struct {
+	mu       sync.Mutex
+	user     mediarec.User
+	feedback []*mediarec.Feedback
+}
+
+func (s *tastes) FindUserByID(context.Context, int64) (*mediarec.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user
+	return &u, nil
+}
+
+func (s *tastes) ListFeedback(context.Context, int64) ([]*mediarec.Feedback, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.feedback), nil
+}
+
+func (s *tastes) like(ids ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		s.feedback = append(s.feedback, &mediarec.Feedback{UserID: 1, ItemID: id, Kind: mediarec.FeedbackLike, CreatedAt: time.Now()})
+	}
+}
+
+func newRecommender(t *testing.T) (*recs.Recommender, *demoWorld, *tastes) {
+	t.Helper()
+	w, err := loadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &tastes{user: mediarec.User{ID: 1}}
+	starters := func(_ context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
+		var out []*mediarec.Item
+		for id := int64(1); id <= int64(len(w.items)) && len(out) < limit; id++ {
+			if it := w.items[id]; len(types) == 0 || slices.Contains(types, it.Type) {
+				out = append(out, it)
+			}
+		}
+		return out, nil
+	}
+	return recs.NewRecommender(recs.New(w, w.vectors, w), ts, recs.NewPopularity(), starters), w, ts
+}
+
+var spaceWords = regexp.MustCompile(`(?i)\b(space|astronaut|astronom|nasa|moon|mars|martian|planet|galax|cosmos|orbit|apollo|rocket|star|universe|alien)`)
+
+func isAboutSpace(it *mediarec.Item) bool {
+	return spaceWords.MatchString(strings.Join(append(append([]string{it.Title, it.Description}, it.Tags...), it.Genres...), " "))
+}
+
+// TestRecommendSpaceFan is the demo's promise: a new user who likes three
+// space films gets space films, documentaries and books, each explained by
+// one of the liked films, none of them the liked ones.
+func TestRecommendSpaceFan(t *testing.T) {
+	r, w, ts := newRecommender(t)
+	liked := []int64{w.id(t, "movie:Interstellar"), w.id(t, "movie:Gravity"), w.id(t, "movie:Apollo 13")}
+	ts.like(liked...)
+	got, err := r.Recommend(context.Background(), recs.RecommendQuery{UserID: 1, Limit: 30, Diversity: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spaceByType := map[mediarec.ItemType]int{}
+	for _, rec := range got {
+		if slices.Contains(liked, rec.Item.ID) {
+			t.Fatalf("recommended %q, which the user liked", rec.Item.Title)
+		}
+		if rec.Reason.Kind != recs.ReasonLikedItem || !slices.Contains(liked, rec.Reason.ItemID) || rec.Reason.Text == "" {
+			t.Fatalf("%q: reason %+v does not name a liked item", rec.Item.Title, rec.Reason)
+		}
+		if isAboutSpace(rec.Item) {
+			spaceByType[rec.Item.Type]++
+		}
+	}
+	for _, typ := range []mediarec.ItemType{mediarec.TypeMovie, mediarec.TypeDocumentary, mediarec.TypeBook} {
+		if spaceByType[typ] == 0 {
+			t.Errorf("no space %s among %d recommendations: %v", typ, len(got), titles(got))
+		}
+	}
+}
+
+func TestRecommendDiversityAndTypes(t *testing.T) {
+	r, w, ts := newRecommender(t)
+	ts.like(w.id(t, "movie:Interstellar"), w.id(t, "movie:Gravity"), w.id(t, "movie:Apollo 13"))
+	ctx := context.Background()
+	genres := func(diversity float64) int {
+		got, err := r.Recommend(ctx, recs.RecommendQuery{UserID: 1, Limit: 20, Diversity: diversity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, rec := range got {
+			for _, g := range rec.Item.Genres {
+				seen[strings.ToLower(g)] = true
+			}
+		}
+		return len(seen)
+	}
+	if plain, diverse := genres(0), genres(0.8); diverse <= plain {
+		t.Errorf("diversity 0.8 gives %d distinct genres, diversity 0 gives %d: want more", diverse, plain)
+	}
+	got, err := r.Recommend(ctx, recs.RecommendQuery{UserID: 1, Types: []mediarec.ItemType{mediarec.TypePodcast}, Limit: 10})
+	if err != nil || len(got) == 0 {
+		t.Fatalf("podcasts: %v, %v", titles(got), err)
+	}
+	for _, rec := range got {
+		if rec.Item.Type != mediarec.TypePodcast {
+			t.Fatalf("types=podcast returned the %s %q", rec.Item.Type, rec.Item.Title)
+		}
+	}
+}
+
+func TestRecommendFollowsNewLikes(t *testing.T) {
+	r, w, ts := newRecommender(t)
+	ctx := context.Background()
+	q := recs.RecommendQuery{UserID: 1, Limit: 10}
+	cold, err := r.Recommend(ctx, q)
+	if err != nil || len(cold) != 10 {
+		t.Fatalf("cold start: %d items, %v", len(cold), err)
+	}
+	for _, rec := range cold {
+		if rec.Reason.Kind != recs.ReasonPopular {
+			t.Fatalf("cold start reason %+v, want popular", rec.Reason)
+		}
+	}
+	ts.like(w.id(t, "book:The Hitchhiker's Guide to the Galaxy (Hitchhiker's Guide to the Galaxy, #1)"))
+	first, err := r.Recommend(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.like(w.id(t, "documentary:Planet Earth"))
+	second, err := r.Recommend(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(titles(first), titles(second)) {
+		t.Fatalf("a new like left the answer unchanged: %v", titles(first))
+	}
+}
+
+func TestRecommendRejectsBadQueries(t *testing.T) {
+	r, _, _ := newRecommender(t)
+	tests := []recs.RecommendQuery{
+		{UserID: 1, Diversity: 1.5},
+		{UserID: 1, Diversity: -0.1},
+		{UserID: 1, Limit: 1000},
+		{UserID: 1, Types: []mediarec.ItemType{"vinyl"}},
+	}
+	for _, q := range tests {
+		if _, err := r.Recommend(context.Background(), q); mediarec.ErrorCode(err) != mediarec.EINVALID {
+			t.Errorf("%+v: %v, want EINVALID", q, err)
+		}
+	}
+}
+
+func TestPopularityCountsCurrentLikes(t *testing.T) {
+	p := recs.NewPopularity()
+	events := []mediarec.UserFeedbackEvent{
+		{UserID: 1, ItemID: 10, Kind: mediarec.FeedbackLike},
+		{UserID: 1, ItemID: 10, Kind: mediarec.FeedbackLike}, // repeated
+		{UserID: 2, ItemID: 10, Kind: mediarec.FeedbackRating, Rating: 4.5},
+		{UserID: 2, ItemID: 20, Kind: mediarec.FeedbackLike},
+		{UserID: 3, ItemID: 30, Kind: mediarec.FeedbackRating, Rating: 2}, // not positive
+		{UserID: 3, ItemID: 20, Kind: mediarec.FeedbackLike},
+		{UserID: 4, ItemID: 20, Kind: mediarec.FeedbackLike},
+		{UserID: 4, ItemID: 20, Deleted: true}, // removed
+		{UserID: 5, ItemID: 40, Kind: mediarec.FeedbackLike},
+		{UserID: 5, ItemID: 40, Kind: mediarec.FeedbackDislike}, // changed mind
+	}
+	for _, ev := range events {
+		p.Observe(ev)
+	}
+	if got, want := p.Ranked(), []int64{10, 20}; !slices.Equal(got, want) {
+		t.Fatalf("ranked %v, want %v", got, want)
+	}
+}
+
+func titles(rs []recs.Recommendation) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r.Item.Type) + ":" + r.Item.Title
+	}
+	return out
+}
