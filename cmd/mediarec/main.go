@@ -25,7 +25,9 @@ Servers:
 
 Tools:
   ingest         bulk-load a catalog through the API
-  search, recommend, eval, bench   (not yet available in this version)
+  search         natural-language search: mediarec search "a documentary about the ocean"
+  recommend      the signed-in user's recommendations (--token)
+  eval, bench    (not yet available in this version)
 
 Run "mediarec <command> -h" for the flags of a command.
 `
@@ -51,7 +53,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "ingest":
 		return runIngest(ctx, rest, getenv, stdout, stderr)
-	case "recs", "web", "search", "recommend", "eval", "bench":
+	case "search":
+		return runSearch(ctx, rest, getenv, stdout, stderr)
+	case "recommend":
+		return runRecommend(ctx, rest, getenv, stdout, stderr)
+	case "recs", "web", "eval", "bench":
 		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
 		return 2
 	case "help", "-h", "--help":

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,6 +77,20 @@ func TestRecommendationsRoute(t *testing.T) {
 	var podcasts recsPage
 	if st := call(t, "GET", u+"/v1/recommendations?types=podcast", reg.Token, "", &podcasts); st != 200 || len(podcasts.Items) != 2 || podcasts.Items[0].Item.Title != "Space Hour" {
 		t.Fatalf("types=podcast: %d %+v", st, podcasts)
+	}
+
+	commands := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"recommend", "--server", u, "--token", reg.Token, "--types", "podcast"}, "Because you liked \"Voyage to the Stars\""},
+		{[]string{"search", "--server", u, "astronauts", "podcast"}, "Space Hour"},
+	}
+	for _, c := range commands {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), c.args, func(string) string { return "" }, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), c.want) {
+			t.Errorf("mediarec %s: exit %d, want %q in:\n%s%s", c.args[0], code, c.want, stdout.String(), stderr.String())
+		}
 	}
 
 	for _, tt := range []struct {
