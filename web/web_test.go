@@ -19,7 +19,7 @@ func TestRegister(t *testing.T) {
 		status                int
 	}{
 		{"/", "text/html", `id="search"`, 200},
-		{"/app.js", "javascript", "/v1/search?", 200},
+		{"/app.js", "javascript", "/v1/recommendations?", 200},
 		{"/app.css", "text/css", "body", 200},
 		{"/v1/items", "", "", 404}, // API paths are not the UI's
 	}
