@@ -27,7 +27,8 @@ Tools:
   ingest         bulk-load a catalog through the API
   search         natural-language search: mediarec search "a documentary about the ocean"
   recommend      the signed-in user's recommendations (--token)
-  eval, bench    (not yet available in this version)
+  bench          serving benchmark of recommendations and search over HTTP
+  eval           (not yet available in this version)
 
 Run "mediarec <command> -h" for the flags of a command.
 `
@@ -57,7 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSearch(ctx, rest, getenv, stdout, stderr)
 	case "recommend":
 		return runRecommend(ctx, rest, getenv, stdout, stderr)
-	case "recs", "web", "eval", "bench":
+	case "bench":
+		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "recs", "web", "eval":
 		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
 		return 2
 	case "help", "-h", "--help":
