@@ -182,7 +182,7 @@ func isAboutSpace(it *mediarec.Item) bool {
 // one of the liked films, none of them the liked ones.
 func TestRecommendSpaceFan(t *testing.T) {
 	r, w, ts := newRecommender(t)
-	liked := []int64{w.id(t, "movie:Interstellar"), w.id(t, "movie:Gravity"), w.id(t, "movie:Apollo 13")}
+	liked := []int64{w.id(t, "movie:Interstellar"), w.id(t, "movie:2001: A Space Odyssey"), w.id(t, "movie:Apollo 13")}
 	ts.like(liked...)
 	got, err := r.Recommend(context.Background(), recs.RecommendQuery{UserID: 1, Limit: 30, Diversity: 0.3})
 	if err != nil {
@@ -209,7 +209,7 @@ func TestRecommendSpaceFan(t *testing.T) {
 
 func TestRecommendDiversityAndTypes(t *testing.T) {
 	r, w, ts := newRecommender(t)
-	ts.like(w.id(t, "movie:Interstellar"), w.id(t, "movie:Gravity"), w.id(t, "movie:Apollo 13"))
+	ts.like(w.id(t, "movie:Interstellar"), w.id(t, "movie:2001: A Space Odyssey"), w.id(t, "movie:Apollo 13"))
 	ctx := context.Background()
 	genres := func(diversity float64) int {
 		got, err := r.Recommend(ctx, recs.RecommendQuery{UserID: 1, Limit: 20, Diversity: diversity})
