@@ -79,6 +79,18 @@ func TestRecommendationsRoute(t *testing.T) {
 		t.Fatalf("types=podcast: %d %+v", st, podcasts)
 	}
 
+	var found struct {
+		Items  []struct{ Item struct{ Title string } }
+		Parsed struct {
+			Types []string
+			Text  string
+		}
+	}
+	if st := call(t, "GET", u+"/v1/search?q=a+podcast+about+astronauts", "", "", &found); st != 200 ||
+		len(found.Items) != 2 || found.Items[0].Item.Title != "Space Hour" || len(found.Parsed.Types) != 1 || found.Parsed.Types[0] != "podcast" {
+		t.Fatalf("search: %d %+v", st, found)
+	}
+
 	commands := []struct {
 		args []string
 		want string

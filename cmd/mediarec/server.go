@@ -25,6 +25,7 @@ import (
 	"mediarec/internal/config"
 	"mediarec/internal/embed"
 	"mediarec/internal/httpapi"
+	"mediarec/internal/keyword"
 	"mediarec/internal/natsbus"
 	"mediarec/internal/postgres"
 	"mediarec/internal/recs"
@@ -118,6 +119,7 @@ func (m *Main) Open(ctx context.Context) error {
 		vectors vectorStore
 		reg     *embed.Registry
 		coord   *embed.Coordinator
+		relay   *catalog.Relay
 	)
 	if r.catalog || r.worker || r.search {
 		// These roles read the shared embedding state: the catalog to route
@@ -132,7 +134,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 		checks["catalog_db"] = ping
-		relay := catalog.NewRelay(store, bus, reg, m.Log)
+		relay = catalog.NewRelay(store, bus, reg, m.Log)
 		m.Catalog = catalog.New(store, m.Log, relay.Notify)
 		coord = embed.NewCoordinator(reg, vectors, m.Catalog, m.Config.RefitGrowth, m.Log)
 		results := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedResults, Durable: "catalog", Batch: 256, MaxDeliver: 10, AckWait: 30 * time.Second}
@@ -162,7 +164,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var search *recs.Service
 	if r.search {
-		search = recs.New(reg, vectors, m.Catalog)
+		search = recs.New(reg, vectors, m.Catalog, m.openKeywords(relay))
 		httpapi.RegisterSearchRoutes(m.app, search)
 	}
 	if r.users {
@@ -202,6 +204,38 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 	svc := users.New(store, items, m.Log, users.Config{Changed: relay.Notify, AdminEmails: m.Config.AdminEmails})
 	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
 	return svc, nil
+}
+
+// openKeywords builds the keyword index of search from the catalog in the
+// background, and keeps it current with the changes the relay reports. A
+// change reported while the build runs can be overwritten by the older
+// copy the build read; the item's next change sets it right, and results
+// always show the catalog's current item.
+func (m *Main) openKeywords(relay *catalog.Relay) *keyword.Index {
+	kw := keyword.New()
+	relay.OnChange(func(items []*mediarec.Item, deleted []int64) {
+		kw.Put(items...)
+		kw.Remove(deleted...)
+	})
+	m.tasks = append(m.tasks, func(ctx context.Context) error {
+		start := time.Now()
+		const batch = 5000
+		var items []*mediarec.Item
+		err := m.Catalog.EachItem(ctx, func(it *mediarec.Item) error {
+			if items = append(items, it); len(items) == batch {
+				kw.Put(items...)
+				items = items[:0:0]
+			}
+			return nil
+		})
+		kw.Put(items...)
+		if err != nil {
+			return fmt.Errorf("keyword index: %w", err)
+		}
+		m.Log.Info("keyword index built", "items", kw.Len(), "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+	return kw
 }
 
 // openRecommendations serves recommendations from the users' tastes, with

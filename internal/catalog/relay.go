@@ -33,9 +33,17 @@ const relayBatch = 500
 // outbox, so no change is lost.
 type Relay struct {
 	*outbox.Poller
-	store ChangeStore
-	pub   Publisher
-	gens  Generations
+	store    ChangeStore
+	pub      Publisher
+	gens     Generations
+	onChange func(items []*mediarec.Item, deleted []int64)
+}
+
+// OnChange has fn called, after each relayed batch, with the items that
+// changed (as they are now) and the ids of those deleted: how an index in
+// the same process follows the catalog. Call it before Run.
+func (r *Relay) OnChange(fn func(items []*mediarec.Item, deleted []int64)) {
+	r.onChange = fn
 }
 
 // NewRelay returns a relay from store to pub; Run it, and Notify it after
@@ -92,7 +100,27 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	if err := r.store.DeleteChanges(ctx, seqs); err != nil {
 		return 0, err
 	}
+	if r.onChange != nil {
+		r.reportChanges(changes, byID)
+	}
 	return len(changes), nil
+}
+
+// reportChanges hands item changes (not re-embedding entries) to onChange.
+func (r *Relay) reportChanges(changes []mediarec.ItemChange, byID map[int64]*mediarec.Item) {
+	var changed []*mediarec.Item
+	var deleted []int64
+	for _, c := range changes {
+		if c.Collection != "" {
+			continue
+		}
+		if it, ok := byID[c.ItemID]; ok && !c.Deleted {
+			changed = append(changed, it)
+		} else {
+			deleted = append(deleted, c.ItemID)
+		}
+	}
+	r.onChange(changed, deleted)
 }
 
 // destinations are the generations a change must reach: an item change

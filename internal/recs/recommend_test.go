@@ -15,6 +15,7 @@ import (
 	"mediarec"
 	"mediarec/demo"
 	"mediarec/internal/embed"
+	"mediarec/internal/keyword"
 	"mediarec/internal/recs"
 	"mediarec/internal/vectordb"
 )
@@ -23,10 +24,11 @@ import (
 // fitted on it, in an in-process index: what "mediarec demo" serves once
 // its refit has settled.
 type demoWorld struct {
-	items   map[int64]*mediarec.Item
-	byTitle map[string]int64 // "movie:Interstellar" → id
-	model   *embed.LSA
-	vectors *vectordb.Local
+	items    map[int64]*mediarec.Item
+	byTitle  map[string]int64 // "movie:Interstellar" → id
+	model    *embed.LSA
+	vectors  *vectordb.Local
+	keywords *keyword.Index
 }
 
 const demoCollection = "items_demo"
@@ -51,7 +53,7 @@ var loadDemo = sync.OnceValues(func() (*demoWorld, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	w := &demoWorld{items: map[int64]*mediarec.Item{}, byTitle: map[string]int64{}}
+	w := &demoWorld{items: map[int64]*mediarec.Item{}, byTitle: map[string]int64{}, keywords: keyword.New()}
 	var all []*mediarec.Item
 	sc := bufio.NewScanner(rc)
 	sc.Buffer(nil, 1<<20)
@@ -65,6 +67,7 @@ var loadDemo = sync.OnceValues(func() (*demoWorld, error) {
 		w.items[it.ID] = it
 		w.byTitle[string(it.Type)+":"+it.Title] = it.ID
 	}
+	w.keywords.Put(all...)
 	texts := make([]string, len(all))
 	for i, it := range all {
 		texts[i] = embed.ItemText(it)
@@ -168,7 +171,7 @@ func newRecommender(t *testing.T) (*recs.Recommender, *demoWorld, *tastes) {
 		}
 		return out, nil
 	}
-	return recs.NewRecommender(recs.New(w, w.vectors, w), ts, recs.NewPopularity(), starters), w, ts
+	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewPopularity(), starters), w, ts
 }
 
 var spaceWords = regexp.MustCompile(`(?i)\b(space|astronaut|astronom|nasa|moon|mars|martian|planet|galax|cosmos|orbit|apollo|rocket|star|universe|alien)`)
@@ -309,4 +312,57 @@ func titles(rs []recs.Recommendation) []string {
 		out[i] = string(r.Item.Type) + ":" + r.Item.Title
 	}
 	return out
+}
+
+func TestSearchOnTheDemo(t *testing.T) {
+	r, w, _ := newRecommender(t)
+	ctx := context.Background()
+	search := func(q string) *recs.SearchResult {
+		t.Helper()
+		res, err := r.Search(ctx, recs.SearchQuery{Text: q, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	ocean := search("a documentary about the ocean")
+	if !slices.Equal(ocean.Parsed.Types, []mediarec.ItemType{mediarec.TypeDocumentary}) || len(ocean.Items) == 0 {
+		t.Fatalf("parsed %+v, %d items", ocean.Parsed, len(ocean.Items))
+	}
+	oceanic := regexp.MustCompile(`(?i)ocean|sea|marine|blue planet|reef|whale|shark|coral|underwater`)
+	for i, it := range ocean.Items[:3] {
+		if it.Item.Type != mediarec.TypeDocumentary || !oceanic.MatchString(it.Item.Title+" "+strings.Join(it.Item.Tags, " ")) {
+			t.Errorf("result %d: %s %q, want an ocean documentary", i+1, it.Item.Type, it.Item.Title)
+		}
+	}
+
+	interstellar := w.id(t, "movie:Interstellar")
+	if got := search("Interstellar"); got.Items[0].Item.ID != interstellar {
+		t.Errorf("searching a title: first result %q", got.Items[0].Item.Title)
+	}
+	like := search("find me something like Interstellar")
+	if like.Parsed.Text != "Interstellar" {
+		t.Errorf("parsed text %q, want Interstellar", like.Parsed.Text)
+	}
+	neighbours, err := r.Similar(ctx, interstellar, nil, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := map[int64]bool{}
+	for _, n := range neighbours {
+		near[n.Item.ID] = true
+	}
+	pulled := 0
+	for _, it := range like.Items {
+		if it.Item.ID == interstellar {
+			t.Errorf("asked for things like Interstellar, got Interstellar itself")
+		}
+		if near[it.Item.ID] {
+			pulled++
+		}
+	}
+	if pulled < 3 {
+		t.Errorf("only %d of Interstellar's neighbours among %v", pulled, like.Items)
+	}
 }

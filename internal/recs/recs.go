@@ -5,10 +5,13 @@ package recs
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"mediarec"
 	"mediarec/internal/embed"
+	"mediarec/internal/keyword"
 )
 
 // Live gives the live generation: the embedder for queries and the
@@ -35,19 +38,27 @@ const (
 	MaxLimit     = 100
 )
 
+// Keywords is the keyword side of search: BM25 over the catalog's text,
+// and the titles it knows.
+type Keywords interface {
+	Search(query string, k int, types []mediarec.ItemType) []keyword.Hit
+	FindTitle(query string) (id int64, ok bool)
+}
+
 // Service answers search and similar-item queries.
 type Service struct {
-	live    Live
-	vectors Vectors
-	items   Items
+	live     Live
+	vectors  Vectors
+	items    Items
+	keywords Keywords
 }
 
-// New returns a service searching the live generation.
-func New(live Live, v Vectors, items Items) *Service {
-	return &Service{live: live, vectors: v, items: items}
+// New returns a service searching the live generation and the keywords.
+func New(live Live, v Vectors, items Items, keywords Keywords) *Service {
+	return &Service{live: live, vectors: v, items: items, keywords: keywords}
 }
 
-// ScoredItem is an item with its similarity to the query.
+// ScoredItem is an item with its score for the query.
 type ScoredItem struct {
 	Item  *mediarec.Item `json:"item"`
 	Score float32        `json:"score"`
@@ -72,33 +83,118 @@ type SearchResult struct {
 	Parsed Parsed       `json:"parsed"`
 }
 
-// Search embeds the query and returns the nearest items.
+// candidatesPerList is how many items each ranking contributes to the
+// fusion, per item asked for.
+const candidatesPerList = 3
+
+// Search reads media types out of the query's words, then fuses three
+// rankings by reciprocal rank: the items nearest to the query's embedding,
+// the best BM25 matches of its words, and, when it names a title ("like
+// Interstellar"), that item's nearest neighbours. Scores are the fused
+// ones.
 func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, error) {
-	q.Text = strings.TrimSpace(q.Text)
 	limit, err := checkQuery(q.Types, q.Limit)
 	if err != nil {
 		return nil, err
 	}
-	if q.Text == "" {
+	if strings.TrimSpace(q.Text) == "" {
 		return nil, invalid("q", "is required: say what you are looking for")
+	}
+	if len(q.Text) > maxQueryLen {
+		return nil, invalid("q", fmt.Sprintf("must be at most %d bytes", maxQueryLen))
+	}
+	p := ParseQuery(q.Text)
+	types := q.Types
+	for _, t := range p.Types {
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	text := p.Text
+	if text == "" {
+		text = q.Text // only media-type words: the nearest to "documentaries"
 	}
 	e, coll, err := s.live.Live(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("live generation: %w", err)
 	}
-	vecs, err := e.Embed(ctx, []string{q.Text})
+	vecs, err := e.Embed(ctx, []string{text})
 	if err != nil {
 		return nil, fmt.Errorf("embed query: %w", err)
 	}
-	items, err := s.nearest(ctx, coll, vecs[0], limit, mediarec.VectorFilter{Types: q.Types})
+	k := limit * candidatesPerList
+	named, neighbours, err := s.namedNeighbours(ctx, coll, q.Text, p.Text, types, k)
 	if err != nil {
 		return nil, err
 	}
-	types := q.Types
+	// "like Interstellar" asks for other items than Interstellar.
+	var exclude []int64
+	if named != 0 && likeQuery.MatchString(q.Text) {
+		exclude = []int64{named}
+	}
+	byVector, err := s.vectors.Search(ctx, coll, vecs[0], k, mediarec.VectorFilter{Types: types, ExcludeIDs: exclude})
+	if err != nil {
+		return nil, fmt.Errorf("search vectors: %w", err)
+	}
+	var byWords []int64
+	for _, h := range s.keywords.Search(text, k+1, types) {
+		if !slices.Contains(exclude, h.ID) {
+			byWords = append(byWords, h.ID)
+		}
+	}
+	// A named item leads its neighbours' list, unless it is excluded.
+	if named != 0 && exclude == nil {
+		neighbours = append([]int64{named}, neighbours...)
+	}
+	lists := [][]int64{hitIDs(byVector), byWords, neighbours}
+	fused := FuseRanks(limit, lists...)
+	ids := make([]int64, len(fused))
+	scores := make(map[int64]float32, len(fused))
+	for i, f := range fused {
+		ids[i], scores[f.ID] = f.ID, float32(f.Score)
+	}
+	items, err := s.hydrate(ctx, ids, scores)
+	if err != nil {
+		return nil, err
+	}
 	if types == nil {
 		types = []mediarec.ItemType{}
 	}
-	return &SearchResult{Items: items, Parsed: Parsed{Types: types, Text: q.Text}}, nil
+	return &SearchResult{Items: items, Parsed: Parsed{Types: types, Text: p.Text}}, nil
+}
+
+// maxQueryLen bounds a search query; a sentence is far shorter.
+const maxQueryLen = 1000
+
+// namedNeighbours finds the item whose title the query names, if any, and
+// the items nearest to it (never itself).
+func (s *Service) namedNeighbours(ctx context.Context, coll, query, text string, types []mediarec.ItemType, k int) (int64, []int64, error) {
+	id, ok := s.keywords.FindTitle(query)
+	if !ok {
+		if id, ok = s.keywords.FindTitle(text); !ok {
+			return 0, nil, nil
+		}
+	}
+	pts, err := s.vectors.Get(ctx, coll, []int64{id})
+	if err != nil || len(pts) == 0 {
+		return id, nil, err // not embedded yet: the other rankings answer
+	}
+	hits, err := s.vectors.Search(ctx, coll, pts[0].Vector, k, mediarec.VectorFilter{Types: types, ExcludeIDs: []int64{id}})
+	if err != nil {
+		return id, nil, fmt.Errorf("search neighbours of item %d: %w", id, err)
+	}
+	return id, hitIDs(hits), nil
+}
+
+// likeQuery spots queries for items like a named one rather than for it.
+var likeQuery = regexp.MustCompile(`(?i)\b(like|similar|resembl|in the vein of|fans? of)`)
+
+func hitIDs(hits []mediarec.VectorHit) []int64 {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids
 }
 
 // Similar returns the items nearest to item id.
@@ -124,17 +220,22 @@ func (s *Service) Similar(ctx context.Context, id int64, types []mediarec.ItemTy
 	return s.nearest(ctx, coll, pts[0].Vector, limit, mediarec.VectorFilter{Types: types, ExcludeIDs: []int64{id}})
 }
 
-// nearest searches the vectors and joins the hits with the catalog,
-// dropping hits whose item was deleted since.
+// nearest searches the vectors and joins the hits with the catalog.
 func (s *Service) nearest(ctx context.Context, coll string, v []float32, limit int, f mediarec.VectorFilter) ([]ScoredItem, error) {
 	hits, err := s.vectors.Search(ctx, coll, v, limit, f)
 	if err != nil {
 		return nil, fmt.Errorf("search vectors: %w", err)
 	}
-	ids := make([]int64, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
+	scores := make(map[int64]float32, len(hits))
+	for _, h := range hits {
+		scores[h.ID] = h.Score
 	}
+	return s.hydrate(ctx, hitIDs(hits), scores)
+}
+
+// hydrate joins ranked ids with the catalog, in order, dropping ids whose
+// item was deleted since it was indexed.
+func (s *Service) hydrate(ctx context.Context, ids []int64, scores map[int64]float32) ([]ScoredItem, error) {
 	items, err := s.items.FindItemsByIDs(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find hits: %w", err)
@@ -143,10 +244,10 @@ func (s *Service) nearest(ctx context.Context, coll string, v []float32, limit i
 	for _, it := range items {
 		byID[it.ID] = it
 	}
-	out := make([]ScoredItem, 0, len(hits))
-	for _, h := range hits {
-		if it, ok := byID[h.ID]; ok {
-			out = append(out, ScoredItem{Item: it, Score: h.Score})
+	out := make([]ScoredItem, 0, len(ids))
+	for _, id := range ids {
+		if it, ok := byID[id]; ok {
+			out = append(out, ScoredItem{Item: it, Score: scores[id]})
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/embed"
+	"mediarec/internal/keyword"
 	"mediarec/internal/recs"
 )
 
@@ -58,7 +59,7 @@ func (fakeItems) FindItemByID(_ context.Context, id int64) (*mediarec.Item, erro
 
 func TestSearch(t *testing.T) {
 	vectors := &fakeVectors{}
-	svc := recs.New(fakeLive{}, vectors, fakeItems{})
+	svc := recs.New(fakeLive{}, vectors, fakeItems{}, keyword.New())
 	res, err := svc.Search(context.Background(), recs.SearchQuery{Text: " space ", Types: []mediarec.ItemType{mediarec.TypeDocumentary}})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestSearch(t *testing.T) {
 }
 
 func TestBadQueries(t *testing.T) {
-	svc := recs.New(fakeLive{}, &fakeVectors{}, fakeItems{})
+	svc := recs.New(fakeLive{}, &fakeVectors{}, fakeItems{}, keyword.New())
 	ctx := context.Background()
 	tests := []struct {
 		name string
