@@ -28,7 +28,7 @@ Tools:
   search         natural-language search: mediarec search "a documentary about the ocean"
   recommend      the signed-in user's recommendations (--token)
   bench          serving benchmark of recommendations and search over HTTP
-  eval           (not yet available in this version)
+  eval           compare recommenders offline on a ratings data set
 
 Run "mediarec <command> -h" for the flags of a command.
 `
@@ -60,7 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRecommend(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
-	case "recs", "web", "eval":
+	case "eval":
+		return runEval(ctx, rest, getenv, stdout, stderr)
+	case "recs", "web":
 		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
 		return 2
 	case "help", "-h", "--help":

@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"mediarec"
+	"mediarec/internal/linalg"
 )
 
 // Fitting parameters. They are part of what a fit computes, so changing one
@@ -73,8 +74,8 @@ func FitLSA(texts []string, dim int) (*LSA, error) {
 		m.idf[id] = float32(math.Log(float64(1+len(texts))/float64(1+df[id])) + 1)
 	}
 	a := m.tfidfMatrix(texts)
-	k := min(dim, a.rows, a.cols)
-	v, sigma, err := truncatedSVD(a, a.transpose(), k, oversample, powerIters, svdSeed)
+	k := min(dim, a.Rows, a.Cols)
+	v, sigma, err := linalg.TruncatedSVD(a, a.Transpose(), k, oversample, powerIters, svdSeed)
 	if err != nil {
 		return nil, fmt.Errorf("fit LSA on %d texts: %w", len(texts), err)
 	}
@@ -149,7 +150,7 @@ func chunk(n, parts, w int) (lo, hi int) {
 
 // tfidfMatrix returns the L2-normalised TF-IDF rows of the texts that have
 // at least one known term; the others carry no information to fit.
-func (m *LSA) tfidfMatrix(texts []string) *csr {
+func (m *LSA) tfidfMatrix(texts []string) *linalg.CSR {
 	type part struct {
 		indptr  []int
 		indices []int32
@@ -181,15 +182,15 @@ func (m *LSA) tfidfMatrix(texts []string) *csr {
 		})
 	}
 	wg.Wait()
-	a := &csr{cols: len(m.terms), indptr: []int{0}}
+	a := &linalg.CSR{Cols: len(m.terms), Indptr: []int{0}}
 	for _, p := range parts {
 		for _, n := range p.indptr {
-			a.indptr = append(a.indptr, a.indptr[len(a.indptr)-1]+n)
+			a.Indptr = append(a.Indptr, a.Indptr[len(a.Indptr)-1]+n)
 		}
-		a.indices = append(a.indices, p.indices...)
-		a.data = append(a.data, p.data...)
+		a.Indices = append(a.Indices, p.indices...)
+		a.Data = append(a.Data, p.data...)
 	}
-	a.rows = len(a.indptr) - 1
+	a.Rows = len(a.Indptr) - 1
 	return a
 }
 
@@ -198,15 +199,15 @@ func (m *LSA) tfidfMatrix(texts []string) *csr {
 // undefined, and a hashed direction would be a random point that drags in
 // arbitrary neighbours; the centroid instead says "a typical item", so such
 // a text is ranked next to the most generic items of the catalog.
-func (m *LSA) docCentroid(a *csr) []float32 {
+func (m *LSA) docCentroid(a *linalg.CSR) []float32 {
 	sum := make([]float64, m.k)
 	v := make([]float64, m.k)
-	for i := range a.rows {
+	for i := range a.Rows {
 		clear(v)
-		for p := a.indptr[i]; p < a.indptr[i+1]; p++ {
-			row := m.weights[int(a.indices[p])*m.k:][:m.k]
+		for p := a.Indptr[i]; p < a.Indptr[i+1]; p++ {
+			row := m.weights[int(a.Indices[p])*m.k:][:m.k]
 			for c, x := range row {
-				v[c] += a.data[p] * float64(x)
+				v[c] += a.Data[p] * float64(x)
 			}
 		}
 		if norm := floats.Norm(v, 2); norm > 0 {

@@ -1,4 +1,6 @@
-package embed
+// Package linalg holds the numerical kernels shared by the models fitted on
+// the catalog: sparse matrices and a randomized truncated SVD.
+package linalg
 
 import (
 	"errors"
@@ -14,56 +16,57 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// csr is a sparse matrix in compressed sparse row form. The doc×term matrix
-// of a catalog is far too large to hold densely, so the big products of the
-// randomized SVD are done here and only the thin dense factors go to gonum.
-type csr struct {
-	rows, cols int
-	indptr     []int // row i holds entries indptr[i]:indptr[i+1]
-	indices    []int32
-	data       []float64
+// CSR is a sparse matrix in compressed sparse row form. The doc×term matrix
+// of a catalog, or the user×item matrix of its interactions, is far too
+// large to hold densely, so the big products of the randomized SVD are done
+// here and only the thin dense factors go to gonum.
+type CSR struct {
+	Rows, Cols int
+	Indptr     []int // row i holds entries Indptr[i]:Indptr[i+1]; len Rows+1
+	Indices    []int32
+	Data       []float64
 }
 
-// mul returns a·b, where b is a dense a.cols×l matrix in row-major order, as
-// a dense a.rows×l matrix. Rows are independent, so splitting them among
+// Mul returns a·b, where b is a dense a.Cols×l matrix in row-major order, as
+// a dense a.Rows×l matrix. Rows are independent, so splitting them among
 // goroutines leaves the result bit-for-bit the same.
-func (a *csr) mul(b []float64, l int) []float64 {
-	out := make([]float64, a.rows*l)
-	parallelRows(a.rows, func(i int) {
+func (a *CSR) Mul(b []float64, l int) []float64 {
+	out := make([]float64, a.Rows*l)
+	ParallelRows(a.Rows, func(i int) {
 		dst := out[i*l : (i+1)*l]
-		for p := a.indptr[i]; p < a.indptr[i+1]; p++ {
-			j := int(a.indices[p])
-			floats.AddScaled(dst, a.data[p], b[j*l:(j+1)*l])
+		for p := a.Indptr[i]; p < a.Indptr[i+1]; p++ {
+			j := int(a.Indices[p])
+			floats.AddScaled(dst, a.Data[p], b[j*l:(j+1)*l])
 		}
 	})
 	return out
 }
 
-// transpose returns aᵀ in CSR form (a in CSC form), so that aᵀ·b can be
+// Transpose returns aᵀ in CSR form (a in CSC form), so that aᵀ·b can be
 // computed row by row too, without a scatter that would need locks.
-func (a *csr) transpose() *csr {
-	t := &csr{rows: a.cols, cols: a.rows, indptr: make([]int, a.cols+1),
-		indices: make([]int32, len(a.indices)), data: make([]float64, len(a.data))}
-	for _, j := range a.indices {
-		t.indptr[j+1]++
+func (a *CSR) Transpose() *CSR {
+	t := &CSR{Rows: a.Cols, Cols: a.Rows, Indptr: make([]int, a.Cols+1),
+		Indices: make([]int32, len(a.Indices)), Data: make([]float64, len(a.Data))}
+	for _, j := range a.Indices {
+		t.Indptr[j+1]++
 	}
-	for j := 0; j < a.cols; j++ {
-		t.indptr[j+1] += t.indptr[j]
+	for j := 0; j < a.Cols; j++ {
+		t.Indptr[j+1] += t.Indptr[j]
 	}
-	next := append([]int(nil), t.indptr[:a.cols]...)
-	for i := 0; i < a.rows; i++ {
-		for p := a.indptr[i]; p < a.indptr[i+1]; p++ {
-			j := a.indices[p]
-			t.indices[next[j]] = int32(i)
-			t.data[next[j]] = a.data[p]
+	next := append([]int(nil), t.Indptr[:a.Cols]...)
+	for i := 0; i < a.Rows; i++ {
+		for p := a.Indptr[i]; p < a.Indptr[i+1]; p++ {
+			j := a.Indices[p]
+			t.Indices[next[j]] = int32(i)
+			t.Data[next[j]] = a.Data[p]
 			next[j]++
 		}
 	}
 	return t
 }
 
-// parallelRows calls fn for every row in [0, n) on all processors.
-func parallelRows(n int, fn func(i int)) {
+// ParallelRows calls fn for every row in [0, n) on all processors.
+func ParallelRows(n int, fn func(i int)) {
 	const chunk = 64
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -83,9 +86,9 @@ func parallelRows(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// orthonormalize replaces the r×c row-major matrix y (r ≥ c) by the Q of
+// Orthonormalize replaces the r×c row-major matrix y (r ≥ c) by the Q of
 // its thin QR factorisation and returns R (c×c, row-major).
-func orthonormalize(y []float64, r, c int) []float64 {
+func Orthonormalize(y []float64, r, c int) []float64 {
 	if rm, ok := choleskyQR(y, r, c); ok {
 		return rm
 	}
@@ -134,7 +137,7 @@ func choleskyQR(y []float64, r, c int) ([]float64, bool) {
 	return rm, true
 }
 
-// householderQR is orthonormalize by Householder reflections: slower, and
+// householderQR is Orthonormalize by Householder reflections: slower, and
 // stable whatever the conditioning.
 func householderQR(y []float64, r, c int) []float64 {
 	g := blas64.General{Rows: r, Cols: c, Stride: c, Data: y}
@@ -153,29 +156,29 @@ func householderQR(y []float64, r, c int) []float64 {
 	return rm
 }
 
-// truncatedSVD returns the top k right singular vectors of a, as a
-// a.cols×k row-major matrix, and the k largest singular values, computed by
+// TruncatedSVD returns the top k right singular vectors of a, as a
+// a.Cols×k row-major matrix, and the k largest singular values, computed by
 // randomized SVD (Halko, Martinsson & Tropp 2011, algorithms 4.4 and 5.1):
 // a Gaussian test matrix of k+oversample columns drawn from seed, powerIters
 // power iterations re-orthonormalised at every step so that rounding does
 // not collapse the basis onto the top singular vector, then an exact SVD of
 // the small projected matrix. at must be aᵀ. k must not exceed the smaller
 // dimension of a.
-func truncatedSVD(a, at *csr, k, oversample, powerIters int, seed uint64) (v, sigma []float64, err error) {
-	n, m := a.rows, a.cols
+func TruncatedSVD(a, at *CSR, k, oversample, powerIters int, seed uint64) (v, sigma []float64, err error) {
+	n, m := a.Rows, a.Cols
 	l := min(k+oversample, n, m)
-	y := a.mul(gaussian(m*l, seed), l)
-	orthonormalize(y, n, l)
+	y := a.Mul(Gaussian(m*l, seed), l)
+	Orthonormalize(y, n, l)
 	for range powerIters {
-		z := at.mul(y, l)
-		orthonormalize(z, m, l)
-		y = a.mul(z, l)
-		orthonormalize(y, n, l)
+		z := at.Mul(y, l)
+		Orthonormalize(z, m, l)
+		y = a.Mul(z, l)
+		Orthonormalize(y, n, l)
 	}
 	// With Q = y, B = QᵀA is l×m; work on Bᵀ = AᵀQ = Q₂R instead, whose
 	// small factor R = UΣWᵀ gives the right singular vectors of A as Q₂U.
-	bt := at.mul(y, l)
-	r := orthonormalize(bt, m, l)
+	bt := at.Mul(y, l)
+	r := Orthonormalize(bt, m, l)
 	var svd mat.SVD
 	if !svd.Factorize(mat.NewDense(l, l, r), mat.SVDThinU) {
 		return nil, nil, errors.New("SVD of the projected matrix did not converge")
@@ -211,16 +214,16 @@ func fixSigns(v []float64, rows, cols int) {
 	}
 }
 
-// gaussian returns n standard normal numbers from a splitmix64 stream and
+// Gaussian returns n standard normal numbers from a splitmix64 stream and
 // the Box–Muller transform. It is written out rather than taken from
 // math/rand/v2, whose streams may change between Go releases: the model a
 // catalog fits must not.
-func gaussian(n int, seed uint64) []float64 {
+func Gaussian(n int, seed uint64) []float64 {
 	out := make([]float64, n)
 	state := seed
 	uniform := func() float64 {
 		state += 0x9e3779b97f4a7c15
-		return (float64(mix64(state)>>11) + 0.5) / (1 << 53)
+		return (float64(splitmix64(state)>>11) + 0.5) / (1 << 53)
 	}
 	for i := 0; i < n; i += 2 {
 		rad := math.Sqrt(-2 * math.Log(uniform()))
@@ -231,4 +234,14 @@ func gaussian(n int, seed uint64) []float64 {
 		}
 	}
 	return out
+}
+
+// splitmix64 is the splitmix64 finaliser: it turns a Weyl sequence into
+// well-mixed 64-bit outputs.
+func splitmix64(h uint64) uint64 {
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
 }

@@ -1,4 +1,4 @@
-package embed
+package linalg
 
 import (
 	"math"
@@ -8,17 +8,17 @@ import (
 )
 
 // denseCSR stores a dense matrix as CSR, skipping zeros.
-func denseCSR(d *mat.Dense) *csr {
+func denseCSR(d *mat.Dense) *CSR {
 	r, c := d.Dims()
-	a := &csr{rows: r, cols: c, indptr: []int{0}}
+	a := &CSR{Rows: r, Cols: c, Indptr: []int{0}}
 	for i := range r {
 		for j := range c {
 			if x := d.At(i, j); x != 0 {
-				a.indices = append(a.indices, int32(j))
-				a.data = append(a.data, x)
+				a.Indices = append(a.Indices, int32(j))
+				a.Data = append(a.Data, x)
 			}
 		}
-		a.indptr = append(a.indptr, len(a.data))
+		a.Indptr = append(a.Indptr, len(a.Data))
 	}
 	return a
 }
@@ -36,7 +36,7 @@ func TestTruncatedSVD(t *testing.T) {
 	}
 	a.Product(u, s, w.T())
 	sp := denseCSR(&a)
-	v, sigma, err := truncatedSVD(sp, sp.transpose(), k, 10, 3, 7)
+	v, sigma, err := TruncatedSVD(sp, sp.Transpose(), k, 10, 3, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +56,15 @@ func TestTruncatedSVD(t *testing.T) {
 }
 
 func orthonormalColumns(r, c int, seed uint64) *mat.Dense {
-	y := gaussian(r*c, seed)
-	orthonormalize(y, r, c)
+	y := Gaussian(r*c, seed)
+	Orthonormalize(y, r, c)
 	return mat.NewDense(r, c, y)
 }
 
 func TestOrthonormalize(t *testing.T) {
 	const r, c = 50, 6
-	wellConditioned := gaussian(r*c, 3)
-	rankDeficient := gaussian(r*c, 4)
+	wellConditioned := Gaussian(r*c, 3)
+	rankDeficient := Gaussian(r*c, 4)
 	for i := range r { // column 5 repeats column 0
 		rankDeficient[i*c+5] = rankDeficient[i*c]
 	}
@@ -83,7 +83,7 @@ func TestOrthonormalize(t *testing.T) {
 			}
 			y := mat.NewDense(r, c, append([]float64(nil), tt.y...))
 			q := append([]float64(nil), tt.y...)
-			rm := orthonormalize(q, r, c)
+			rm := Orthonormalize(q, r, c)
 			qm := mat.NewDense(r, c, q)
 			var qtq, qr mat.Dense
 			qtq.Mul(qm.T(), qm)

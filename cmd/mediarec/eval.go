@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"mediarec/internal/eval"
+)
+
+func runEval(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mediarec eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ratings := fs.String("ratings", "", "ratings directory: MovieLens ml-latest (ratings.csv, movies.csv, tags.csv, links.csv) or ml-100k (u.data, u.item)")
+	k := fs.Int("k", eval.DefaultK, "cut-off of the ranking metrics")
+	split := fs.String("split", "temporal", "how to hold out test ratings: temporal (the latest 20% of each user's)")
+	asJSON := fs.Bool("json", false, "print the metrics as JSON instead of a table")
+	tmdb := fs.String("tmdb", "", "tmdb_5000_movies.csv, whose overviews become item descriptions (joined through links.csv)")
+	htmlPath := fs.String("html", "eval-report.html", `write an HTML report to this file ("" for none)`)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: mediarec eval --ratings DIR [flags]\n\nCompares random, popularity, item-KNN, EASE, content and hybrid recommendations offline.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return configError(stderr, "eval", err)
+	}
+	var bad []error
+	if *ratings == "" {
+		bad = append(bad, errors.New("--ratings: required, the directory of a MovieLens data set"))
+	}
+	if *k < 1 {
+		bad = append(bad, fmt.Errorf("--k: must be at least 1, got %d", *k))
+	}
+	if *split != "temporal" {
+		bad = append(bad, fmt.Errorf("--split: %q is not available: only \"temporal\" (the latest 20%% of each user's ratings held out)", *split))
+	}
+	if fs.NArg() > 0 {
+		bad = append(bad, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	if len(bad) > 0 {
+		return configError(stderr, "eval", errors.Join(bad...))
+	}
+
+	start := time.Now()
+	ds, err := eval.Load(*ratings, eval.LoadOptions{TMDB: *tmdb})
+	if err != nil {
+		fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	report, err := eval.Run(ctx, ds, eval.Options{K: *k, Log: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		err = json.NewEncoder(stdout).Encode(report)
+	} else {
+		err = report.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mediarec eval: write report: %v\n", err)
+		return 1
+	}
+	if *htmlPath != "" {
+		if err := writeHTMLReport(*htmlPath, report); err != nil {
+			fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
+			return 1
+		}
+		log.Info("wrote the HTML report", "path", *htmlPath)
+	}
+	log.Info("done", "took", time.Since(start).Round(time.Millisecond))
+	return 0
+}
+
+func writeHTMLReport(path string, report *eval.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("HTML report: %w", err)
+	}
+	if err := report.WriteHTML(f); err != nil {
+		f.Close()
+		return fmt.Errorf("HTML report %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("HTML report %s: %w", path, err)
+	}
+	return nil
+}
