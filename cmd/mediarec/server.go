@@ -22,6 +22,7 @@ import (
 	"mediarec"
 	"mediarec/internal/auth"
 	"mediarec/internal/catalog"
+	"mediarec/internal/collab"
 	"mediarec/internal/config"
 	"mediarec/internal/embed"
 	"mediarec/internal/httpapi"
@@ -173,7 +174,9 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 		if r.search {
-			m.openRecommendations(bus, search, svc, httpapi.RequireUser(verifier, svc))
+			if err := m.openRecommendations(bus, reg, vectors, search, svc, httpapi.RequireUser(verifier, svc)); err != nil {
+				return err
+			}
 		}
 	}
 	if m.name == "serve" {
@@ -238,10 +241,12 @@ func (m *Main) openKeywords(relay *catalog.Relay) *keyword.Index {
 	return kw
 }
 
-// openRecommendations serves recommendations from the users' tastes, with
-// cold starts ranked by the likes this process follows on the bus.
-func (m *Main) openRecommendations(bus *natsbus.Bus, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) {
-	pop := recs.NewPopularity()
+// openRecommendations serves recommendations from the users' tastes. The
+// ledger of everyone's feedback, followed on the bus, ranks cold starts and
+// feeds the collaborative model, whose hybrid index lives in a vector store
+// of this process's own under the data dir.
+func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors recs.Vectors, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) error {
+	ledger := recs.NewLedger()
 	m.tasks = append(m.tasks, func(ctx context.Context) error {
 		return bus.Follow(ctx, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback, func(data []byte) {
 			var ev mediarec.UserFeedbackEvent
@@ -249,9 +254,36 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, search *recs.Service, taste
 				m.Log.Warn("undecodable feedback event", "error", err)
 				return
 			}
-			pop.Observe(ev)
+			ledger.Observe(ev)
 		})
 	})
+	dir := filepath.Join(m.Config.DataDir, "hybrid")
+	if err := os.RemoveAll(dir); err != nil { // rebuilt from the ledger at every start
+		return fmt.Errorf("hybrid index: %w", err)
+	}
+	store, err := vectordb.OpenLocal(dir)
+	if err != nil {
+		return fmt.Errorf("hybrid index: %w", err)
+	}
+	m.closers = append(m.closers, store.Close)
+	ids := func(ctx context.Context, fn func([]int64) error) error {
+		const page = 1000
+		batch := make([]int64, 0, page)
+		err := m.Catalog.EachItem(ctx, func(it *mediarec.Item) error {
+			if batch = append(batch, it.ID); len(batch) == page {
+				err := fn(batch)
+				batch = batch[:0]
+				return err
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		return fn(batch)
+	}
+	hybrid := recs.NewHybrid(live, vectors, store, ledger, ids, collab.Options{}, m.Log)
+	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, hybridRefitEvery) })
 	starters := func(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
 		page, err := m.Catalog.FindItems(ctx, catalog.ListQuery{Types: types, Limit: min(limit, catalog.MaxLimit)})
 		if err != nil {
@@ -259,8 +291,13 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, search *recs.Service, taste
 		}
 		return page.Items, nil
 	}
-	httpapi.RegisterRecommendationRoutes(m.app, recs.NewRecommender(search, tastes, pop, starters), requireUser)
+	httpapi.RegisterRecommendationRoutes(m.app, recs.NewRecommender(search, tastes, ledger, hybrid, starters), requireUser)
+	return nil
 }
+
+// hybridRefitEvery is how often the collaborative model is refitted when
+// feedback arrived since the last fit.
+const hybridRefitEvery = 30 * time.Second
 
 // openTokens returns what this process needs of the users' tokens: the
 // users service signs them with its key and verifies them; another

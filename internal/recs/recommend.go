@@ -60,16 +60,18 @@ type RecommendQuery struct {
 type Recommender struct {
 	*Service
 	tastes   Tastes
-	pop      *Popularity
+	ledger   *Ledger
+	hybrid   *Hybrid
 	starters Starters
 	tags     tagVectors
 	now      func() time.Time
 }
 
-// NewRecommender returns a recommender reading tastes, ranking cold starts
-// by pop and then starters.
-func NewRecommender(s *Service, tastes Tastes, pop *Popularity, starters Starters) *Recommender {
-	return &Recommender{Service: s, tastes: tastes, pop: pop, starters: starters, now: time.Now}
+// NewRecommender returns a recommender reading tastes, searching the hybrid
+// index when it has one (hybrid may be nil), and ranking cold starts by the
+// ledger's likes and then starters.
+func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, starters Starters) *Recommender {
+	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, starters: starters, now: time.Now}
 }
 
 // candidatesPerResult is how many ANN candidates the rerank sees per item
@@ -117,10 +119,22 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	if p.vector == nil {
 		return r.coldStart(ctx, types, judged, limit)
 	}
-
-	cands, err := r.candidates(ctx, coll, p.vector, types, judged, max(limit*candidatesPerResult, minCandidates))
+	k := max(limit*candidatesPerResult, minCandidates)
+	cands, err := r.candidates(ctx, r.vectors, coll, p.vector, types, judged, k)
 	if err != nil {
 		return nil, err
+	}
+	// With a collaborative model that knows some of the user's items, the
+	// profile moves to the hybrid space: the items others judged come from
+	// the hybrid index, the rest are the content candidates scored there.
+	if x := r.hybrid.current(coll); x != nil {
+		if hp, ok := x.hybridProfile(p); ok {
+			known, err := r.candidates(ctx, x.store, x.collection, hp.vector, types, judged, k)
+			if err != nil {
+				return nil, err
+			}
+			p, cands = hp, x.merge(hp.vector, known, cands)
+		}
 	}
 	// A list of several media types holds at most half of any one, so
 	// that a film lover also meets the books and documentaries nearest
@@ -155,7 +169,8 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 // reasons.
 type profile struct {
 	vector []float32
-	liked  []candidate // positively judged items (relevance = weight)
+	judged []candidate // every judged item with a vector (relevance = weight)
+	liked  []candidate // the positively judged ones
 	tags   []string
 	tagVec [][]float32
 }
@@ -184,8 +199,10 @@ func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string
 		}
 		w := Weight(Judgement{Kind: f.Kind, Rating: f.Rating, At: f.CreatedAt}, now)
 		vecs, weights = append(vecs, v), append(weights, w)
+		c := candidate{id: f.ItemID, relevance: float32(w), vector: v}
+		p.judged = append(p.judged, c)
 		if w > 0 {
-			p.liked = append(p.liked, candidate{id: f.ItemID, relevance: float32(w), vector: v})
+			p.liked = append(p.liked, c)
 		}
 	}
 	if p.tagVec, err = r.tags.get(ctx, e, tags); err != nil {
@@ -218,14 +235,14 @@ func (p profile) explain(v []float32, items map[int64]*mediarec.Item) Reason {
 // candidates returns about k items nearest to v, with their vectors, best
 // first. Each media type is searched on its own: the profile of a film lover
 // sits so close to films that one search would return nothing else.
-func (r *Recommender) candidates(ctx context.Context, coll string, v []float32, types []mediarec.ItemType, judged []int64, k int) ([]candidate, error) {
+func (r *Recommender) candidates(ctx context.Context, space Vectors, coll string, v []float32, types []mediarec.ItemType, judged []int64, k int) ([]candidate, error) {
 	if len(types) == 0 {
 		types = mediarec.ItemTypes
 	}
 	perType := max(k/len(types), minCandidates/2)
 	var hits []mediarec.VectorHit
 	for _, t := range types {
-		h, err := r.vectors.Search(ctx, coll, v, perType, mediarec.VectorFilter{Types: []mediarec.ItemType{t}, ExcludeIDs: judged})
+		h, err := space.Search(ctx, coll, v, perType, mediarec.VectorFilter{Types: []mediarec.ItemType{t}, ExcludeIDs: judged})
 		if err != nil {
 			return nil, fmt.Errorf("search vectors: %w", err)
 		}
@@ -236,7 +253,7 @@ func (r *Recommender) candidates(ctx context.Context, coll string, v []float32, 
 	for i, h := range hits {
 		ids[i] = h.ID
 	}
-	pts, err := r.vectors.Get(ctx, coll, ids)
+	pts, err := space.Get(ctx, coll, ids)
 	if err != nil {
 		return nil, fmt.Errorf("candidate vectors: %w", err)
 	}
@@ -247,7 +264,7 @@ func (r *Recommender) candidates(ctx context.Context, coll string, v []float32, 
 	cands := make([]candidate, 0, len(hits))
 	for _, h := range hits {
 		if v, ok := byID[h.ID]; ok {
-			cands = append(cands, candidate{id: h.ID, typ: h.Payload.Type, relevance: h.Score, vector: v})
+			cands = append(cands, candidate{id: h.ID, typ: h.Payload.Type, relevance: h.Score, vector: unit(v)})
 		}
 	}
 	return cands, nil
@@ -267,7 +284,7 @@ func (r *Recommender) coldStart(ctx context.Context, types []mediarec.ItemType, 
 			out = append(out, Recommendation{Item: it, Reason: Reason{Kind: ReasonPopular, Text: text}})
 		}
 	}
-	ranked := r.pop.Ranked()
+	ranked := r.ledger.Ranked()
 	const chunk = 200
 	for from := 0; from < len(ranked) && len(out) < limit; from += chunk {
 		ids := ranked[from:min(from+chunk, len(ranked))]

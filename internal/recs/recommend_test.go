@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"mediarec"
 	"mediarec/demo"
+	"mediarec/internal/collab"
 	"mediarec/internal/embed"
 	"mediarec/internal/keyword"
 	"mediarec/internal/recs"
@@ -171,7 +173,7 @@ func newRecommender(t *testing.T) (*recs.Recommender, *demoWorld, *tastes) {
 		}
 		return out, nil
 	}
-	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewPopularity(), starters), w, ts
+	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewLedger(), nil, starters), w, ts
 }
 
 var spaceWords = regexp.MustCompile(`(?i)\b(space|astronaut|astronom|nasa|moon|mars|martian|planet|galax|cosmos|orbit|apollo|rocket|star|universe|alien)`)
@@ -284,8 +286,8 @@ func TestRecommendRejectsBadQueries(t *testing.T) {
 	}
 }
 
-func TestPopularityCountsCurrentLikes(t *testing.T) {
-	p := recs.NewPopularity()
+func TestLedgerRanksCurrentLikes(t *testing.T) {
+	p := recs.NewLedger()
 	events := []mediarec.UserFeedbackEvent{
 		{UserID: 1, ItemID: 10, Kind: mediarec.FeedbackLike},
 		{UserID: 1, ItemID: 10, Kind: mediarec.FeedbackLike}, // repeated
@@ -304,6 +306,69 @@ func TestPopularityCountsCurrentLikes(t *testing.T) {
 	if got, want := p.Ranked(), []int64{10, 20}; !slices.Equal(got, want) {
 		t.Fatalf("ranked %v, want %v", got, want)
 	}
+	if got, _ := p.Interactions(); len(got) != 6 {
+		t.Fatalf("%d interactions, want the 6 judged pairs: %v", len(got), got)
+	}
+}
+
+// TestHybridFoldsInWhoLikedWhat: when everyone who likes Interstellar also
+// likes Notting Hill, a new Interstellar fan is offered Notting Hill, which
+// content alone would never suggest, with Interstellar as the reason.
+func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
+	r, w, ts := newRecommender(t)
+	interstellar, nottingHill := w.id(t, "movie:Interstellar"), w.id(t, "movie:Notting Hill")
+	ts.like(interstellar)
+	ctx := context.Background()
+	q := recs.RecommendQuery{UserID: 1, Types: []mediarec.ItemType{mediarec.TypeMovie}, Limit: 10}
+	contentOnly, err := r.Recommend(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(titles(contentOnly), "movie:Notting Hill") {
+		t.Fatalf("content alone already offers Notting Hill: %v", titles(contentOnly))
+	}
+
+	ledger := recs.NewLedger()
+	for u := int64(100); u < 160; u++ {
+		for _, id := range []int64{interstellar, nottingHill, 1 + (u*37)%int64(len(w.items))} {
+			ledger.Observe(mediarec.UserFeedbackEvent{UserID: u, ItemID: id, Kind: mediarec.FeedbackLike})
+		}
+	}
+	store, err := vectordb.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ids := func(ctx context.Context, fn func([]int64) error) error {
+		var page []int64
+		for id := int64(1); id <= int64(len(w.items)); id++ {
+			if page = append(page, id); len(page) == 1000 {
+				if err := fn(page); err != nil {
+					return err
+				}
+				page = nil
+			}
+		}
+		return fn(page)
+	}
+	hybrid := recs.NewHybrid(w, w.vectors, store, ledger, ids, collab.Options{Factors: 16}, slog.New(slog.DiscardHandler))
+	if err := hybrid.Refit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil)
+	got, err := withHybrid.Recommend(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range got {
+		if rec.Item.ID == nottingHill {
+			if rec.Reason.ItemID != interstellar {
+				t.Fatalf("Notting Hill's reason %+v, want Interstellar", rec.Reason)
+			}
+			return
+		}
+	}
+	t.Fatalf("the hybrid does not offer Notting Hill: %v", titles(got))
 }
 
 func titles(rs []recs.Recommendation) []string {
