@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mediarec/internal/natsbus/natstest"
 )
 
 // TestRecommendationsRoute follows a user from a cold start to
@@ -119,4 +121,74 @@ func TestRecommendationsRoute(t *testing.T) {
 			t.Errorf("GET /v1/recommendations%s: %d, want %d", tt.query, st, tt.want)
 		}
 	}
+}
+
+// TestHybridFollowsTheBus: feedback travels from the users service over
+// NATS into the recommendations' ledger, and the refitted collaborative
+// model brings what similar users liked, which content alone would not.
+func TestHybridFollowsTheBus(t *testing.T) {
+	logs := &syncBuffer{}
+	m := mustRunCommand(t, "serve", map[string]string{"MEDIAREC_HYBRID_REFIT": "100ms"}, logs)
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	u := m.URL()
+	postItems(t, u, `{"external_id":"h-1","type":"movie","title":"Voyage to the Stars","tags":["space","astronauts"]}
+{"external_id":"h-2","type":"movie","title":"Orbit of Silence","tags":["space","astronauts"]}
+{"external_id":"h-3","type":"movie","title":"The Kitchen Wars","tags":["cooking","comedy"]}
+`, 3, 0)
+	waitEmbedded(t, u, 3, time.Minute)
+	ids := map[string]int64{}
+	var page struct {
+		Items []struct {
+			ID    int64
+			Title string
+		}
+	}
+	if st := call(t, "GET", u+"/v1/items", "", "", &page); st != 200 {
+		t.Fatalf("items: %d", st)
+	}
+	for _, it := range page.Items {
+		ids[it.Title] = it.ID
+	}
+	like := func(token string, title string) {
+		t.Helper()
+		if st := call(t, "POST", u+"/v1/me/feedback", token, fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, ids[title]), nil); st != 201 {
+			t.Fatalf("like %s: %d", title, st)
+		}
+	}
+	register := func(email string) string {
+		t.Helper()
+		var reg struct{ Token string }
+		if st := call(t, "POST", u+"/v1/auth/register", "", `{"email":"`+email+`","password":"long enough","display_name":"x"}`, &reg); st != 201 {
+			t.Fatalf("register: %d", st)
+		}
+		return reg.Token
+	}
+	for i := range 5 {
+		tok := register(fmt.Sprintf("cook%d@example.com", i))
+		like(tok, "Voyage to the Stars")
+		like(tok, "The Kitchen Wars")
+	}
+	fan := register("fan@example.com")
+	like(fan, "Voyage to the Stars")
+	natstest.CheckFor(t, 30*time.Second, func() error {
+		var recs struct {
+			Items []struct {
+				Item   struct{ Title string }
+				Reason struct {
+					ItemID int64 `json:"item_id"`
+				}
+			}
+		}
+		if st := call(t, "GET", u+"/v1/recommendations?limit=1", fan, "", &recs); st != 200 || len(recs.Items) != 1 {
+			return fmt.Errorf("recommendations: %d %+v", st, recs)
+		}
+		if top := recs.Items[0]; top.Item.Title != "The Kitchen Wars" || top.Reason.ItemID != ids["Voyage to the Stars"] {
+			return fmt.Errorf("top recommendation %+v", top)
+		}
+		return nil
+	})
 }

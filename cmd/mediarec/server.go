@@ -283,7 +283,7 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 		return fn(batch)
 	}
 	hybrid := recs.NewHybrid(live, vectors, store, ledger, ids, collab.Options{}, m.Log)
-	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, hybridRefitEvery) })
+	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
 	starters := func(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
 		page, err := m.Catalog.FindItems(ctx, catalog.ListQuery{Types: types, Limit: min(limit, catalog.MaxLimit)})
 		if err != nil {
@@ -294,10 +294,6 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 	httpapi.RegisterRecommendationRoutes(m.app, recs.NewRecommender(search, tastes, ledger, hybrid, starters), requireUser)
 	return nil
 }
-
-// hybridRefitEvery is how often the collaborative model is refitted when
-// feedback arrived since the last fit.
-const hybridRefitEvery = 30 * time.Second
 
 // openTokens returns what this process needs of the users' tokens: the
 // users service signs them with its key and verifies them; another

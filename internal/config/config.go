@@ -52,6 +52,9 @@ type Config struct {
 	// RefitGrowth is the catalog growth since the last fit of the local
 	// model that triggers a refit; 0 turns refits off.
 	RefitGrowth float64
+	// HybridRefit is how often recommendations refit the collaborative
+	// model when feedback arrived since the last fit.
+	HybridRefit time.Duration
 
 	LogLevel        slog.Level
 	BodyLimit       int
@@ -87,6 +90,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OpenAIAPIKey:       getenv("OPENAI_API_KEY"),
 		EmbeddingModel:     getenv("EMBEDDING_MODEL"),
 		RefitGrowth:        0.2,
+		HybridRefit:        30 * time.Second,
 		BodyLimit:          8 << 20,
 		RequestTimeout:     30 * time.Second,
 		ShutdownTimeout:    20 * time.Second,
@@ -111,6 +115,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("MEDIAREC_REFIT_GROWTH=%q is not a number", v))
 		}
 		c.RefitGrowth = f
+	}
+	if v := getenv("MEDIAREC_HYBRID_REFIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEDIAREC_HYBRID_REFIT=%q is not a duration such as 30s", v))
+		}
+		c.HybridRefit = d
 	}
 	if v := getenv("MEDIAREC_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -149,6 +160,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SigningKey, "signing-key", c.SigningKey, "the users service's Ed25519 key file; empty = auth/ed25519.pem in the data dir (MEDIAREC_SIGNING_KEY)")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
 	fs.Float64Var(&c.RefitGrowth, "refit-growth", c.RefitGrowth, "catalog growth since the last fit that refits the local model; 0 = never (MEDIAREC_REFIT_GROWTH)")
+	fs.DurationVar(&c.HybridRefit, "hybrid-refit", c.HybridRefit, "how often recommendations refit the collaborative model on new feedback (MEDIAREC_HYBRID_REFIT)")
 	fs.IntVar(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "longest time one request may take")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest time to drain in-flight requests on shutdown")
@@ -190,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if c.RefitGrowth < 0 || c.RefitGrowth > 100 {
 		errs = append(errs, errors.New("--refit-growth must be between 0 and 100"))
+	}
+	if c.HybridRefit <= 0 {
+		errs = append(errs, errors.New("--hybrid-refit must be positive"))
 	}
 	if c.BodyLimit < 1<<10 {
 		errs = append(errs, errors.New("--body-limit must be at least 1024 bytes"))

@@ -176,3 +176,57 @@ func TestDeadConsumerLosesNothing(t *testing.T) {
 		return nil
 	})
 }
+
+// TestFollowSeesEverything: every follower reads every message of the
+// subject, those published before it started and after.
+func TestFollowSeesEverything(t *testing.T) {
+	for name, open := range buses(t) {
+		t.Run(name, func(t *testing.T) {
+			b := open(t)
+			ctx := context.Background()
+			publish := func(from, to int) {
+				for i := from; i < to; i++ {
+					if err := b.Publish(ctx, mediarec.SubjectUserFeedback, fmt.Sprint("f", i), []byte(fmt.Sprint(i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			publish(0, 5)
+			if err := b.Publish(ctx, mediarec.SubjectUserPreferences, "p", []byte("other subject")); err != nil {
+				t.Fatal(err)
+			}
+			var followers [2]struct {
+				mu   sync.Mutex
+				seen []string
+			}
+			runCtx, stop := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			for i := range followers {
+				f := &followers[i]
+				wg.Go(func() {
+					if err := b.Follow(runCtx, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback, func(data []byte) {
+						f.mu.Lock()
+						defer f.mu.Unlock()
+						f.seen = append(f.seen, string(data))
+					}); err != nil {
+						t.Errorf("follow: %v", err)
+					}
+				})
+			}
+			t.Cleanup(func() { stop(); wg.Wait() })
+			publish(5, 12)
+			natstest.CheckFor(t, 10*time.Second, func() error {
+				for i := range followers {
+					f := &followers[i]
+					f.mu.Lock()
+					n := len(f.seen)
+					f.mu.Unlock()
+					if n != 12 {
+						return fmt.Errorf("follower %d saw %d messages, want 12", i, n)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
