@@ -1,6 +1,9 @@
 package mediarec
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Subjects of the message bus. Each payload below is a versioned contract:
 // a change that breaks consumers gets a new subject suffix.
@@ -48,15 +51,28 @@ type ItemChange struct {
 	Collection string
 }
 
-// Subjects of the users service. Both payloads carry the user's full current
-// state for the (user, item) pair or the preferences, not a delta, so a
-// consumer that sees an event twice or out of order can simply overwrite.
+// Subjects of the users service. Each event goes out on the subject of what
+// it describes, FeedbackSubject(user, item) or PreferencesSubject(user), and
+// carries that thing's full current state, not a delta: the bus keeps only
+// the latest event of each subject, so the stream is the current state of
+// every user's feedback and preferences, and a consumer that sees an event
+// twice or out of order can simply overwrite.
 const (
-	// SubjectUserFeedback carries UserFeedbackEvent.
+	// SubjectUserFeedback prefixes the subjects of UserFeedbackEvent.
 	SubjectUserFeedback = "user.feedback.v1"
-	// SubjectUserPreferences carries UserPreferencesEvent.
+	// SubjectUserPreferences prefixes the subjects of UserPreferencesEvent.
 	SubjectUserPreferences = "user.preferences.v1"
 )
+
+// FeedbackSubject is the subject of a user's feedback on an item.
+func FeedbackSubject(userID, itemID int64) string {
+	return SubjectUserFeedback + "." + strconv.FormatInt(userID, 10) + "." + strconv.FormatInt(itemID, 10)
+}
+
+// PreferencesSubject is the subject of a user's preferences.
+func PreferencesSubject(userID int64) string {
+	return SubjectUserPreferences + "." + strconv.FormatInt(userID, 10)
+}
 
 // UserEventSchemaVersion is the SchemaVersion of the users' events. A
 // compatible addition bumps it; a breaking change gets a new subject.

@@ -109,6 +109,7 @@ type Verifier struct {
 	pub    ed25519.PublicKey
 	kid    string
 	parser *jwt.Parser
+	cache  *verifiedCache
 }
 
 // NewVerifier returns a Verifier that accepts only tokens signed by the
@@ -132,6 +133,7 @@ func NewVerifier(pub ed25519.PublicKey, issuer string) *Verifier {
 			// Refuse non-canonical base64 so one token has one encoding.
 			jwt.WithStrictDecoding(),
 		),
+		cache: newVerifiedCache(),
 	}
 }
 
@@ -142,9 +144,17 @@ func NewVerifier(pub ed25519.PublicKey, issuer string) *Verifier {
 // user whose role has since changed, stays valid until it expires. Callers
 // that must refuse those (the HTTP layer) look the user up by Claims.UserID
 // and treat ENOTFOUND as EUNAUTHORIZED.
+//
+// A token that passed once is remembered (a bounded cache keyed by the whole
+// token) until it expires, so a client's later requests skip the signature
+// check.
 func (v *Verifier) Verify(token string) (Claims, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return Claims{}, errInvalidToken()
+	}
+	now := time.Now()
+	if claims, ok := v.cache.get(token, now); ok {
+		return claims, nil
 	}
 	var c tokenClaims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keyFunc); err != nil {
@@ -160,7 +170,9 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if !c.Role.Valid() {
 		return Claims{}, errInvalidToken()
 	}
-	return Claims{UserID: id, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}, nil
+	claims := Claims{UserID: id, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}
+	v.cache.put(token, claims, now)
+	return claims, nil
 }
 
 // keyFunc returns the one public key, after checking the header names it.

@@ -59,7 +59,10 @@ func RegisterUserRoutes(r fiber.Router, svc UserService, issuer TokenIssuer, ver
 	me := RequireUser(verifier, svc)
 	r.Get("/v1/me", me, h.me)
 	r.Put("/v1/me/preferences", me, h.preferences)
-	r.Post("/v1/me/feedback", me, h.addFeedback)
+	// Feedback is the hot write path: the store refuses feedback of an
+	// unknown user by itself, so the account is looked up only when the
+	// write fails (see addFeedback) instead of on every request.
+	r.Post("/v1/me/feedback", requireToken(verifier), h.addFeedback)
 	r.Get("/v1/me/feedback", me, h.listFeedback)
 	r.Delete("/v1/me/feedback/:item_id", me, h.deleteFeedback)
 }
@@ -90,23 +93,59 @@ const userIDKey = "user_id"
 // exists, and records the user's id for the handler.
 func RequireUser(verifier TokenVerifier, svc UserService) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		tok, ok := bearer(c)
-		if !ok {
-			return mediarec.Errorf(mediarec.EUNAUTHORIZED, "This route needs an Authorization: Bearer token.")
-		}
-		claims, err := verifier.Verify(tok)
+		userID, err := verifyBearer(c, verifier)
 		if err != nil {
 			return err
 		}
 		// A token outlives nothing: a deleted account's tokens stop working.
-		if _, err := svc.FindUserByID(c.UserContext(), claims.UserID); mediarec.ErrorCode(err) == mediarec.ENOTFOUND {
-			return mediarec.Errorf(mediarec.EUNAUTHORIZED, "Invalid or expired token.")
-		} else if err != nil {
+		if err := accountGone(c.UserContext(), svc, userID, nil); err != nil {
 			return err
 		}
-		c.Locals(userIDKey, claims.UserID)
+		c.Locals(userIDKey, userID)
 		return c.Next()
 	}
+}
+
+// requireToken admits requests with a valid token and records the user's id,
+// without looking the account up: the handler must refuse a deleted account
+// itself (accountGone).
+func requireToken(verifier TokenVerifier) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		userID, err := verifyBearer(c, verifier)
+		if err != nil {
+			return err
+		}
+		c.Locals(userIDKey, userID)
+		return c.Next()
+	}
+}
+
+func verifyBearer(c *fiber.Ctx, verifier TokenVerifier) (int64, error) {
+	tok, ok := bearer(c)
+	if !ok {
+		return 0, mediarec.Errorf(mediarec.EUNAUTHORIZED, "This route needs an Authorization: Bearer token.")
+	}
+	claims, err := verifier.Verify(tok)
+	if err != nil {
+		return 0, err
+	}
+	return claims.UserID, nil
+}
+
+// accountGone returns the answer to a token whose account no longer exists,
+// "Invalid or expired token.", when the account of userID is gone; else it
+// returns cause, which is nil when the caller only wants the check. Called
+// with the ENOTFOUND of a write, it tells an unknown account from an
+// unknown item.
+func accountGone(ctx context.Context, svc UserService, userID int64, cause error) error {
+	_, err := svc.FindUserByID(ctx, userID)
+	switch mediarec.ErrorCode(err) {
+	case "":
+		return cause
+	case mediarec.ENOTFOUND:
+		return mediarec.Errorf(mediarec.EUNAUTHORIZED, "Invalid or expired token.")
+	}
+	return err
 }
 
 func currentUser(c *fiber.Ctx) int64 {
@@ -180,7 +219,10 @@ func (h userHandler) addFeedback(c *fiber.Ctx) error {
 		return err
 	}
 	f.UserID = currentUser(c)
-	if err := h.svc.SetFeedback(c.UserContext(), &f); err != nil {
+	if err := h.svc.SetFeedback(c.UserContext(), &f); mediarec.ErrorCode(err) == mediarec.ENOTFOUND {
+		// The route skipped the account check (requireToken).
+		return accountGone(c.UserContext(), h.svc, f.UserID, err)
+	} else if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(&f)

@@ -128,3 +128,53 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Fatalf("another account is not limited: %d", got)
 	}
 }
+
+// feedbackUsers stores feedback the way the stores do: ENOTFOUND for an
+// unknown item and for a deleted account alike.
+type feedbackUsers struct {
+	fakeUsers
+}
+
+func (f *feedbackUsers) SetFeedback(_ context.Context, fb *mediarec.Feedback) error {
+	if fb.ItemID == 404 {
+		return mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", fb.ItemID)
+	}
+	if f.deleted {
+		return mediarec.Errorf(mediarec.ENOTFOUND, "User %d not found.", fb.UserID)
+	}
+	return nil
+}
+
+// The feedback route does not look the account up before writing; an
+// ENOTFOUND of the write must still answer 401 for a deleted account and 404
+// for an unknown item.
+func TestFeedbackAccountCheck(t *testing.T) {
+	svc := &feedbackUsers{}
+	app := userApp(svc, httpapi.AuthLimits{PerIP: 100, PerAccount: 100, Window: time.Minute})
+	tests := []struct {
+		name    string
+		deleted bool
+		body    string
+		want    int
+	}{
+		{"stored", false, `{"item_id":1,"kind":"like"}`, 201},
+		{"unknown item", false, `{"item_id":404,"kind":"like"}`, 404},
+		{"deleted account", true, `{"item_id":1,"kind":"like"}`, 401},
+		{"deleted account, unknown item", true, `{"item_id":404,"kind":"like"}`, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc.deleted = tt.deleted
+			req := httptest.NewRequest("POST", "/v1/me/feedback", strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer token-1")
+			res, err := app.Test(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d", res.StatusCode, tt.want)
+			}
+		})
+	}
+}

@@ -126,13 +126,13 @@ func redeliveryDelay(msg jetstream.Msg) time.Duration {
 	return min(time.Second<<min(delivered(msg)-1, 5), 30*time.Second)
 }
 
-// Follow reads every message on subject of stream, from the oldest kept,
-// and hands each to fn until ctx ends. Unlike Consume, every process that
+// Follow reads every message on the subjects under prefix (prefix.>) of
+// stream, from the oldest kept, and hands each to fn until ctx ends. Unlike Consume, every process that
 // follows sees every message: it is how a replica builds its own view of a
 // stream. The ordered consumer recreates itself after a server outage.
-func (b *Bus) Follow(ctx context.Context, stream, subject string, fn func(data []byte)) error {
+func (b *Bus) Follow(ctx context.Context, stream, prefix string, fn func(data []byte)) error {
 	cons, err := b.js.OrderedConsumer(ctx, b.pre+stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{b.pre + subject},
+		FilterSubjects: []string{b.pre + prefix + ".>"},
 	})
 	if err != nil {
 		return fmt.Errorf("follow %s: %w", stream, err)

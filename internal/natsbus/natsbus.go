@@ -26,16 +26,19 @@ const (
 )
 
 // streams: the job and result streams are work queues, so a message is gone
-// once a consumer acks it; user events are kept a week for every consumer
-// (the recommendation service) to read at its pace. The duplicate window
-// lets a publisher that crashed between publishing and recording it publish
-// again without a second copy.
+// once a consumer acks it. User events are a compacted log: one subject per
+// user and item (or user, for preferences), of which the stream keeps the
+// latest message for ever, so a consumer that reads it from the start (a
+// recommendation replica starting) learns everyone's current feedback. The
+// duplicate window lets a publisher that crashed between publishing and
+// recording it publish again without a second copy.
 var streams = map[string]jetstream.StreamConfig{
 	StreamEmbedJobs:    {Subjects: []string{mediarec.SubjectEmbedJobs}, Retention: jetstream.WorkQueuePolicy},
 	StreamEmbedResults: {Subjects: []string{mediarec.SubjectEmbedResults}, Retention: jetstream.WorkQueuePolicy},
 	StreamUserEvents: {
-		Subjects:  []string{mediarec.SubjectUserFeedback, mediarec.SubjectUserPreferences},
-		Retention: jetstream.LimitsPolicy, MaxAge: 7 * 24 * time.Hour,
+		Subjects:          []string{mediarec.SubjectUserFeedback + ".>", mediarec.SubjectUserPreferences + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		MaxMsgsPerSubject: 1,
 	},
 }
 
@@ -126,9 +129,12 @@ func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) erro
 	if s, err = b.js.Stream(ctx, cfg.Name); err != nil {
 		return err
 	}
-	have := s.CachedInfo().Config
-	if slices.Equal(have.Subjects, cfg.Subjects) && have.Retention == cfg.Retention &&
-		have.MaxAge == cfg.MaxAge && have.Duplicates == cfg.Duplicates && have.Storage == cfg.Storage {
+	have, perSubject := s.CachedInfo().Config, cfg.MaxMsgsPerSubject
+	if perSubject == 0 {
+		perSubject = -1 // the server's "no limit"
+	}
+	if slices.Equal(have.Subjects, cfg.Subjects) && have.Retention == cfg.Retention && have.MaxAge == cfg.MaxAge &&
+		have.MaxMsgsPerSubject == perSubject && have.Duplicates == cfg.Duplicates && have.Storage == cfg.Storage {
 		return nil
 	}
 	_, err = b.js.UpdateStream(ctx, cfg)

@@ -3,6 +3,7 @@ package natsbus_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,8 +178,9 @@ func TestDeadConsumerLosesNothing(t *testing.T) {
 	})
 }
 
-// TestFollowSeesEverything: every follower reads every message of the
-// subject, those published before it started and after.
+// TestFollowSeesEverything: every follower reads every message under the
+// prefix, those published before it started and after, and the user
+// events stream keeps only the latest message of each subject.
 func TestFollowSeesEverything(t *testing.T) {
 	for name, open := range buses(t) {
 		t.Run(name, func(t *testing.T) {
@@ -186,13 +188,17 @@ func TestFollowSeesEverything(t *testing.T) {
 			ctx := context.Background()
 			publish := func(from, to int) {
 				for i := from; i < to; i++ {
-					if err := b.Publish(ctx, mediarec.SubjectUserFeedback, fmt.Sprint("f", i), []byte(fmt.Sprint(i))); err != nil {
+					if err := b.Publish(ctx, mediarec.FeedbackSubject(1, int64(i)), fmt.Sprint("f", i), []byte(fmt.Sprint(i))); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 			publish(0, 5)
-			if err := b.Publish(ctx, mediarec.SubjectUserPreferences, "p", []byte("other subject")); err != nil {
+			// A second state of item 0's feedback replaces the first.
+			if err := b.Publish(ctx, mediarec.FeedbackSubject(1, 0), "f0-again", []byte("0 again")); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Publish(ctx, mediarec.PreferencesSubject(1), "p", []byte("other prefix")); err != nil {
 				t.Fatal(err)
 			}
 			var followers [2]struct {
@@ -215,14 +221,15 @@ func TestFollowSeesEverything(t *testing.T) {
 			}
 			t.Cleanup(func() { stop(); wg.Wait() })
 			publish(5, 12)
+			want := []string{"1", "2", "3", "4", "0 again", "5", "6", "7", "8", "9", "10", "11"}
 			natstest.CheckFor(t, 10*time.Second, func() error {
 				for i := range followers {
 					f := &followers[i]
 					f.mu.Lock()
-					n := len(f.seen)
+					seen := slices.Clone(f.seen)
 					f.mu.Unlock()
-					if n != 12 {
-						return fmt.Errorf("follower %d saw %d messages, want 12", i, n)
+					if !slices.Equal(seen, want) {
+						return fmt.Errorf("follower %d saw %v, want %v", i, seen, want)
 					}
 				}
 				return nil

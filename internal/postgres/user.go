@@ -8,7 +8,6 @@ import (
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mediarec"
 )
@@ -22,7 +21,8 @@ const userColumns = `id, email, display_name, role, tags, media_types, created_a
 // UserStore stores the users service's accounts, feedback and outbox in
 // PostgreSQL.
 type UserStore struct {
-	db *DB
+	db       *DB
+	feedback *feedbackWriter
 }
 
 // NewUserStore applies the users migrations to db and returns a store over it.
@@ -34,7 +34,7 @@ func NewUserStore(ctx context.Context, db *DB) (*UserStore, error) {
 	if err := db.Migrate(ctx, "users", migrations); err != nil {
 		return nil, err
 	}
-	return &UserStore{db: db}, nil
+	return &UserStore{db: db, feedback: newFeedbackWriter(db)}, nil
 }
 
 // CreateUser sets u.ID and u.CreatedAt; ECONFLICT when the email is taken in
@@ -96,35 +96,11 @@ func (s *UserStore) UpdatePreferences(ctx context.Context, userID int64, p media
 	return u, nil
 }
 
-// setFeedbackSQL upserts a judgement and writes its event in one statement.
-// The WHERE makes a repeated judgement a no-op that returns no row and
-// writes no event.
-const setFeedbackSQL = `WITH up AS (
-	INSERT INTO feedback (user_id, item_id, kind, rating) VALUES ($1, $2, $3, $4)
-	ON CONFLICT (user_id, item_id) DO UPDATE SET kind = excluded.kind, rating = excluded.rating, created_at = now()
-	WHERE (feedback.kind, feedback.rating) IS DISTINCT FROM (excluded.kind, excluded.rating)
-	RETURNING created_at
-), out AS (INSERT INTO user_outbox (subject, payload) SELECT $5, $6 FROM up)
-SELECT created_at FROM up`
-
-// SetFeedback upserts f and writes ev unless nothing changed.
+// SetFeedback upserts f and writes ev unless nothing changed. Concurrent
+// calls are written together, in one transaction per batch (see
+// feedbackWriter).
 func (s *UserStore) SetFeedback(ctx context.Context, f *mediarec.Feedback, ev mediarec.OutboxEvent) (bool, error) {
-	err := s.db.Pool.QueryRow(ctx, setFeedbackSQL, f.UserID, f.ItemID, string(f.Kind), f.Rating, ev.Subject, ev.Payload).Scan(&f.CreatedAt)
-	if err == nil {
-		return true, nil
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation
-		return false, userNotFound(f.UserID)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("set feedback of user %d on item %d: %w", f.UserID, f.ItemID, err)
-	}
-	// Unchanged: report when the standing judgement was made.
-	if err := s.db.Pool.QueryRow(ctx, `SELECT created_at FROM feedback WHERE user_id = $1 AND item_id = $2`,
-		f.UserID, f.ItemID).Scan(&f.CreatedAt); err != nil {
-		return false, fmt.Errorf("set feedback of user %d on item %d: %w", f.UserID, f.ItemID, err)
-	}
-	return false, nil
+	return s.feedback.write(ctx, f, ev)
 }
 
 // FindFeedback returns a user's feedback, most recent first.

@@ -61,7 +61,7 @@ func TestRelayPublishesEveryEvent(t *testing.T) {
 	relay.Notify()
 	natstest.CheckFor(t, 10*time.Second, func() error {
 		got := bus.published()
-		if len(got) != 2 || got[0] != mediarec.SubjectUserPreferences || got[1] != mediarec.SubjectUserFeedback {
+		if len(got) != 2 || got[0] != mediarec.PreferencesSubject(u.ID) || got[1] != mediarec.FeedbackSubject(u.ID, 7) {
 			return fmt.Errorf("published %v", got)
 		}
 		return nil

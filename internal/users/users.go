@@ -91,6 +91,7 @@ type Service struct {
 }
 
 // New returns a users service over store, checking feedback items with items.
+// Items found to exist are remembered for a minute (see itemCacheTTL).
 func New(store Store, items ItemChecker, log *slog.Logger, cfg Config) *Service {
 	if cfg.Hash == (HashParams{}) {
 		cfg.Hash = DefaultHashParams
@@ -98,7 +99,7 @@ func New(store Store, items ItemChecker, log *slog.Logger, cfg Config) *Service 
 	if cfg.Changed == nil {
 		cfg.Changed = func() {}
 	}
-	s := &Service{store: store, items: items, log: log, hash: cfg.Hash, changed: cfg.Changed, admins: map[string]bool{}, now: time.Now}
+	s := &Service{store: store, items: newItemCache(items, itemCacheTTL, itemCacheSize), log: log, hash: cfg.Hash, changed: cfg.Changed, admins: map[string]bool{}, now: time.Now}
 	for _, e := range cfg.AdminEmails {
 		s.admins[normalizeEmail(e)] = true
 	}
@@ -192,7 +193,7 @@ func (s *Service) UpdatePreferences(ctx context.Context, userID int64, p mediare
 	if err := validate.Struct(p, "Invalid preferences."); err != nil {
 		return nil, err
 	}
-	ev, err := outboxEvent(mediarec.SubjectUserPreferences, mediarec.UserPreferencesEvent{
+	ev, err := outboxEvent(mediarec.PreferencesSubject(userID), mediarec.UserPreferencesEvent{
 		SchemaVersion: mediarec.UserEventSchemaVersion, UserID: userID, Preferences: p, OccurredAt: s.now().UTC(),
 	})
 	if err != nil {
@@ -219,7 +220,7 @@ func (s *Service) SetFeedback(ctx context.Context, f *mediarec.Feedback) error {
 	} else if !exists {
 		return mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", f.ItemID)
 	}
-	ev, err := outboxEvent(mediarec.SubjectUserFeedback, mediarec.UserFeedbackEvent{
+	ev, err := outboxEvent(mediarec.FeedbackSubject(f.UserID, f.ItemID), mediarec.UserFeedbackEvent{
 		SchemaVersion: mediarec.UserEventSchemaVersion, UserID: f.UserID, ItemID: f.ItemID,
 		Kind: f.Kind, Rating: f.Rating, OccurredAt: s.now().UTC(),
 	})
@@ -262,7 +263,7 @@ func (s *Service) ListFeedback(ctx context.Context, userID int64) ([]*mediarec.F
 // DeleteFeedback removes a user's feedback on an item and announces it.
 // ENOTFOUND when there is none.
 func (s *Service) DeleteFeedback(ctx context.Context, userID, itemID int64) error {
-	ev, err := outboxEvent(mediarec.SubjectUserFeedback, mediarec.UserFeedbackEvent{
+	ev, err := outboxEvent(mediarec.FeedbackSubject(userID, itemID), mediarec.UserFeedbackEvent{
 		SchemaVersion: mediarec.UserEventSchemaVersion, UserID: userID, ItemID: itemID,
 		Deleted: true, OccurredAt: s.now().UTC(),
 	})

@@ -238,7 +238,7 @@ func TestUpdatePreferences(t *testing.T) {
 		t.Fatalf("preferences = %+v", got.Preferences)
 	}
 	evs, err := f.store.FindEvents(ctx, 10)
-	if err != nil || len(evs) != 1 || evs[0].Subject != mediarec.SubjectUserPreferences {
+	if err != nil || len(evs) != 1 || evs[0].Subject != mediarec.PreferencesSubject(u.ID) {
 		t.Fatalf("events = %+v, %v; want one preferences event", evs, err)
 	}
 	var ev mediarec.UserPreferencesEvent

@@ -4,6 +4,8 @@ package usertest
 import (
 	"context"
 	"encoding/json"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +38,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpdatePreferences", testUpdatePreferences},
 		{"FeedbackUpsert", testFeedbackUpsert},
 		{"FeedbackUnknownUser", testFeedbackUnknownUser},
+		{"FeedbackConcurrentRepeats", testFeedbackConcurrentRepeats},
+		{"FeedbackConcurrentWriters", testFeedbackConcurrentWriters},
 		{"DeleteFeedback", testDeleteFeedback},
 		{"Events", testEvents},
 	}
@@ -207,6 +211,16 @@ func testFeedbackUpsert(t *testing.T, s Store) {
 	}
 	set(u.ID, 7, mediarec.FeedbackLike, 0, 1, true)
 	set(u.ID, 7, mediarec.FeedbackLike, 0, 2, false) // liking twice stores one like
+	// A repeat reports when the standing judgement was made.
+	again := []*mediarec.Feedback{{UserID: u.ID, ItemID: 7, Kind: mediarec.FeedbackLike}, {UserID: u.ID, ItemID: 7, Kind: mediarec.FeedbackLike}}
+	for _, f := range again {
+		if changed, err := s.SetFeedback(ctx, f, event(mediarec.SubjectUserFeedback, 2)); err != nil || changed {
+			t.Fatalf("repeated like: changed = %v, %v", changed, err)
+		}
+	}
+	if !again[0].CreatedAt.Equal(again[1].CreatedAt) {
+		t.Fatalf("repeats report %v and %v", again[0].CreatedAt, again[1].CreatedAt)
+	}
 	set(u.ID, 7, mediarec.FeedbackDislike, 0, 3, true)
 	set(u.ID, 8, mediarec.FeedbackRating, 4.5, 4, true)
 	set(u.ID, 8, mediarec.FeedbackRating, 3, 5, true)
@@ -235,6 +249,80 @@ func testFeedbackUpsert(t *testing.T, s Store) {
 		event(mediarec.SubjectUserFeedback, 1), event(mediarec.SubjectUserFeedback, 3),
 		event(mediarec.SubjectUserFeedback, 4), event(mediarec.SubjectUserFeedback, 5),
 		event(mediarec.SubjectUserFeedback, 6))
+}
+
+// testFeedbackConcurrentRepeats sends one judgement from many clients at
+// once: exactly one of them changes anything and writes an event, and every
+// one learns when the standing judgement was made.
+func testFeedbackConcurrentRepeats(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, sample("race@example.com"))
+	var changes atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			f := &mediarec.Feedback{UserID: u.ID, ItemID: 9, Kind: mediarec.FeedbackLike}
+			changed, err := s.SetFeedback(ctx, f, event(mediarec.SubjectUserFeedback, 1))
+			if err != nil || f.CreatedAt.IsZero() {
+				t.Errorf("client %d: %v, created_at %v", i, err, f.CreatedAt)
+			}
+			if changed {
+				changes.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := changes.Load(); n != 1 {
+		t.Fatalf("%d clients changed the judgement, want 1", n)
+	}
+	wantEvents(t, s, event(mediarec.SubjectUserFeedback, 1))
+}
+
+// testFeedbackConcurrentWriters has many clients write at once, over the
+// same items in different orders, some as an account that does not exist:
+// each write gets its own answer, whatever else it was stored with.
+func testFeedbackConcurrentWriters(t *testing.T, s Store) {
+	ctx := context.Background()
+	known := []int64{mustCreate(t, s, sample("w1@example.com")).ID, mustCreate(t, s, sample("w2@example.com")).ID}
+	const clients, items = 48, 20
+	var changes [2]atomic.Int32
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for n := range items {
+				item := int64(1 + (n+c)%items)
+				if c%3 == 2 {
+					f := &mediarec.Feedback{UserID: 999999, ItemID: item, Kind: mediarec.FeedbackLike}
+					if _, err := s.SetFeedback(ctx, f, event(mediarec.SubjectUserFeedback, 1)); mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
+						t.Errorf("unknown user: %v, want ENOTFOUND", err)
+					}
+					continue
+				}
+				f := &mediarec.Feedback{UserID: known[c%3], ItemID: item, Kind: mediarec.FeedbackLike}
+				changed, err := s.SetFeedback(ctx, f, event(mediarec.SubjectUserFeedback, 1))
+				if err != nil || f.CreatedAt.IsZero() {
+					t.Errorf("user %d, item %d: %v, created_at %v", f.UserID, item, err, f.CreatedAt)
+				}
+				if changed {
+					changes[c%3].Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, id := range known {
+		if n := changes[i].Load(); n != items {
+			t.Errorf("user %d: %d writes changed something, want %d (one per item)", id, n, items)
+		}
+		got, err := s.FindFeedback(ctx, id)
+		if err != nil || len(got) != items {
+			t.Errorf("user %d has %d judgements (%v), want %d", id, len(got), err, items)
+		}
+	}
+	evs, err := s.FindEvents(ctx, 1000)
+	if err != nil || len(evs) != 2*items {
+		t.Fatalf("%d events (%v), want %d", len(evs), err, 2*items)
+	}
 }
 
 func testFeedbackUnknownUser(t *testing.T, s Store) {
