@@ -5,7 +5,7 @@ export GOTOOLCHAIN := local
 .PHONY: test vet build demo bench fuzz
 
 test: vet
-	go test -race -count=1 ./...
+	go test -race -count=1 -timeout 30m ./...
 
 vet:
 	go vet ./...
@@ -26,3 +26,4 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzJSONL -fuzztime 30s ./ingest
 	go test -run '^$$' -fuzz FuzzCSV -fuzztime 30s ./ingest
 	go test -run '^$$' -fuzz FuzzMovieLensTitle -fuzztime 30s ./ingest
+	go test -run '^$$' -fuzz FuzzParseQuery -fuzztime 30s ./internal/recs

@@ -59,16 +59,19 @@ func TestRefitAndReembed(t *testing.T) {
 		return nil
 	})
 
-	// Search throughout the re-embedding; not one query may fail.
+	// Search throughout the re-embedding, at a steady pace that leaves the
+	// workers the CPU; not one query may fail.
 	var queries, failures atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		pace := time.NewTicker(20 * time.Millisecond)
+		defer pace.Stop()
 		for {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-pace.C:
 			}
 			res, err := http.Get(m.URL() + "/v1/search?q=astronauts+in+space&limit=5")
 			if err != nil || res.StatusCode != 200 {
