@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -282,16 +280,16 @@ func benchUsers(ctx context.Context, server string, items, users int) ([]string,
 	for i := range users {
 		var reg struct{ Token string }
 		body := fmt.Sprintf(`{"email":"bench%d@example.com","password":"bench-password","display_name":"Bench %d"}`, i, i)
-		if err := sendJSON(ctx, http.MethodPost, server+"/v1/auth/register", "", body, &reg); err != nil {
+		if err := doJSON(ctx, http.MethodPost, server+"/v1/auth/register", "", body, &reg); err != nil {
 			return nil, fmt.Errorf("register: %w", err)
 		}
 		tokens[i] = reg.Token
-		if err := sendJSON(ctx, http.MethodPut, server+"/v1/me/preferences", reg.Token, fmt.Sprintf(`{"tags":[%q]}`, tags[i%len(tags)]), nil); err != nil {
+		if err := doJSON(ctx, http.MethodPut, server+"/v1/me/preferences", reg.Token, fmt.Sprintf(`{"tags":[%q]}`, tags[i%len(tags)]), nil); err != nil {
 			return nil, fmt.Errorf("preferences: %w", err)
 		}
 		for range 5 {
 			body := fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, 1+r.IntN(items))
-			if err := sendJSON(ctx, http.MethodPost, server+"/v1/me/feedback", reg.Token, body, nil); err != nil {
+			if err := doJSON(ctx, http.MethodPost, server+"/v1/me/feedback", reg.Token, body, nil); err != nil {
 				return nil, fmt.Errorf("feedback: %w", err)
 			}
 		}
@@ -299,27 +297,3 @@ func benchUsers(ctx context.Context, server string, items, users int) ([]string,
 	return tokens, nil
 }
 
-// sendJSON sends body and decodes the answer into out when not nil.
-func sendJSON(ctx context.Context, method, u, token, body string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		return errors.New(res.Status + ": " + string(data))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}

@@ -132,13 +132,23 @@ func printItems(w io.Writer, items []scoredItem) {
 	tw.Flush()
 }
 
-// getJSON GETs url and decodes the answer, or returns the problem's detail.
+// getJSON GETs url and decodes the answer into out.
 func getJSON(ctx context.Context, url, token string, out any) error {
+	return doJSON(ctx, http.MethodGet, url, token, "", out)
+}
+
+// doJSON sends body (none when empty) and decodes the answer into out when
+// not nil; an error answer becomes an error with the problem's title,
+// detail and invalid fields.
+func doJSON(ctx context.Context, method, url, token, body string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		return err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -148,16 +158,16 @@ func getJSON(ctx context.Context, url, token string, out any) error {
 		return err
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	data, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != http.StatusOK {
+	if res.StatusCode >= 300 {
 		var p struct {
 			Title, Detail string
 			Errors        []struct{ Field, Message string }
 		}
-		if json.Unmarshal(body, &p) != nil || p.Title == "" {
+		if json.Unmarshal(data, &p) != nil || p.Title == "" {
 			return fmt.Errorf("the server answered %s", res.Status)
 		}
 		msg := p.Title
@@ -169,5 +179,8 @@ func getJSON(ctx context.Context, url, token string, out any) error {
 		}
 		return errors.New(msg)
 	}
-	return json.Unmarshal(body, out)
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
 }

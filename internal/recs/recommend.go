@@ -310,18 +310,6 @@ func (r *Recommender) coldStart(ctx context.Context, types []mediarec.ItemType, 
 	return out, nil
 }
 
-func (r *Recommender) itemsByID(ctx context.Context, ids []int64) (map[int64]*mediarec.Item, error) {
-	items, err := r.items.FindItemsByIDs(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("find items: %w", err)
-	}
-	byID := make(map[int64]*mediarec.Item, len(items))
-	for _, it := range items {
-		byID[it.ID] = it
-	}
-	return byID, nil
-}
-
 // tagVectors caches the vectors of preference tags per model: a profile
 // holds a handful of tags that rarely change.
 type tagVectors struct {

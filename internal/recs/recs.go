@@ -236,13 +236,9 @@ func (s *Service) nearest(ctx context.Context, coll string, v []float32, limit i
 // hydrate joins ranked ids with the catalog, in order, dropping ids whose
 // item was deleted since it was indexed.
 func (s *Service) hydrate(ctx context.Context, ids []int64, scores map[int64]float32) ([]ScoredItem, error) {
-	items, err := s.items.FindItemsByIDs(ctx, ids)
+	byID, err := s.itemsByID(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("find hits: %w", err)
-	}
-	byID := make(map[int64]*mediarec.Item, len(items))
-	for _, it := range items {
-		byID[it.ID] = it
+		return nil, err
 	}
 	out := make([]ScoredItem, 0, len(ids))
 	for _, id := range ids {
@@ -251,6 +247,20 @@ func (s *Service) hydrate(ctx context.Context, ids []int64, scores map[int64]flo
 		}
 	}
 	return out, nil
+}
+
+// itemsByID reads the items of ids from the catalog; deleted ones are
+// missing from the map.
+func (s *Service) itemsByID(ctx context.Context, ids []int64) (map[int64]*mediarec.Item, error) {
+	items, err := s.items.FindItemsByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find items: %w", err)
+	}
+	byID := make(map[int64]*mediarec.Item, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	return byID, nil
 }
 
 func checkQuery(types []mediarec.ItemType, limit int) (int, error) {
