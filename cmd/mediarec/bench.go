@@ -296,4 +296,3 @@ func benchUsers(ctx context.Context, server string, items, users int) ([]string,
 	}
 	return tokens, nil
 }
-
