@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"FeedbackConcurrentWriters", testFeedbackConcurrentWriters},
 		{"DeleteFeedback", testDeleteFeedback},
 		{"Events", testEvents},
+		{"EventSeqsNeverReused", testEventSeqsNeverReused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -347,6 +348,32 @@ func testDeleteFeedback(t *testing.T, s Store) {
 	}
 	wantCode(t, s.DeleteFeedback(ctx, u.ID, 3, event(mediarec.SubjectUserFeedback, 3)), mediarec.ENOTFOUND)
 	wantEvents(t, s, event(mediarec.SubjectUserFeedback, 1), event(mediarec.SubjectUserFeedback, 2))
+}
+
+// testEventSeqsNeverReused: the relay names messages by sequence number and
+// the bus drops a name it saw minutes ago, so a number must not come back
+// once the outbox has been emptied.
+func testEventSeqsNeverReused(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, sample("seq@example.com"))
+	var seqs []int64
+	for i := range 2 {
+		f := &mediarec.Feedback{UserID: u.ID, ItemID: int64(i + 1), Kind: mediarec.FeedbackLike}
+		if _, err := s.SetFeedback(ctx, f, event(mediarec.SubjectUserFeedback, i)); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.FindEvents(ctx, 10)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("events: %+v, %v", evs, err)
+		}
+		seqs = append(seqs, evs[0].Seq)
+		if err := s.DeleteEvents(ctx, []int64{evs[0].Seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seqs[1] <= seqs[0] {
+		t.Fatalf("sequence %d came back after the outbox emptied (the next event got %d)", seqs[0], seqs[1])
+	}
 }
 
 func testEvents(t *testing.T, s Store) {
