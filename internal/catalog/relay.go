@@ -106,15 +106,18 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	return len(changes), nil
 }
 
-// reportChanges hands item changes (not re-embedding entries) to onChange.
+// reportChanges hands item changes (not re-embedding entries) to
+// onChange, each item once, as it is now: changed, or gone.
 func (r *Relay) reportChanges(changes []mediarec.ItemChange, byID map[int64]*mediarec.Item) {
 	var changed []*mediarec.Item
 	var deleted []int64
+	seen := make(map[int64]bool, len(changes))
 	for _, c := range changes {
-		if c.Collection != "" {
+		if c.Collection != "" || seen[c.ItemID] {
 			continue
 		}
-		if it, ok := byID[c.ItemID]; ok && !c.Deleted {
+		seen[c.ItemID] = true
+		if it, ok := byID[c.ItemID]; ok {
 			changed = append(changed, it)
 		} else {
 			deleted = append(deleted, c.ItemID)

@@ -53,7 +53,7 @@ func TestItemText(t *testing.T) {
 		Type: mediarec.TypeMovie, Title: "Gravity", Description: "Two astronauts adrift.",
 		Genres: []string{"Drama", "Sci-Fi"}, Tags: []string{"space"}, Creators: []string{"Alfonso Cuarón"},
 	}
-	want := "Gravity. Gravity. movie. Drama, Sci-Fi. space. Alfonso Cuarón. Two astronauts adrift."
+	want := "Gravity. Gravity. movie. Drama, Sci-Fi. space. space. space. Alfonso Cuarón. Two astronauts adrift."
 	if got := ItemText(item); got != want {
 		t.Errorf("ItemText = %q, want %q", got, want)
 	}

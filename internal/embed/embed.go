@@ -9,6 +9,7 @@ package embed
 import (
 	"context"
 	"math"
+	"strconv"
 	"strings"
 
 	"mediarec"
@@ -34,10 +35,20 @@ var (
 	_ Embedder = (*OpenAI)(nil)
 )
 
-// ItemText is the text an item is embedded from: title, type, genres, tags,
-// creators, description. The title is written twice because it is the
-// shortest field yet the one a searcher most often names. Fields are joined
-// with ". " so that the local analyzer does not form bigrams across them.
+// tagRepeats is how many times ItemText writes the tags. Tags are what
+// people call an item ("space", "twist ending"), so they say more about it
+// than its other fields: on the MovieLens validation split, writing them
+// three times instead of once raised content recommendation NDCG@10 from
+// 0.025 to 0.029 (see BENCHMARKS.md).
+const tagRepeats = 3
+
+// ItemText is the text an item is embedded from: title, type, release year
+// and decade, genres, tags, creators, description. The title is written
+// twice because it is the shortest field yet the one a searcher most often
+// names, and the tags tagRepeats times. The year and decade ("1995",
+// "1990s") let a profile prefer the era of the items it was built from.
+// Fields are joined with ". " so that the local analyzer does not form
+// bigrams across them.
 func ItemText(item *mediarec.Item) string {
 	var b strings.Builder
 	b.Grow(2*len(item.Title) + len(item.Description) + 64)
@@ -54,8 +65,15 @@ func ItemText(item *mediarec.Item) string {
 	field(item.Title)
 	field(item.Title)
 	field(string(item.Type))
+	if item.Year > 0 {
+		field(strconv.Itoa(item.Year))
+		field(strconv.Itoa(item.Year/10*10) + "s")
+	}
 	field(strings.Join(item.Genres, ", "))
-	field(strings.Join(item.Tags, ", "))
+	tags := strings.Join(item.Tags, ", ")
+	for range tagRepeats {
+		field(tags)
+	}
 	field(strings.Join(item.Creators, ", "))
 	field(item.Description)
 	return b.String()
