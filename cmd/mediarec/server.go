@@ -496,9 +496,15 @@ func (m *Main) Run(ctx context.Context) error {
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		m.Log.Info("shutting down", "service", m.name)
-		if serr := m.app.ShutdownWithTimeout(m.Config.ShutdownTimeout); serr != nil {
+		// Past the timeout, fasthttp closes what is still open: a slow
+		// request or a keep-alive connection it did not see go idle. That
+		// is the end of a drain, not a failure of the process.
+		if serr := m.app.ShutdownWithTimeout(m.Config.ShutdownTimeout); errors.Is(serr, context.DeadlineExceeded) {
+			m.Log.Warn("shutdown timeout passed; closed the connections still open", "timeout", m.Config.ShutdownTimeout)
+		} else if serr != nil {
 			err = fmt.Errorf("shutdown: %w", serr)
-		} else {
+		}
+		if err == nil {
 			err = <-served
 		}
 	}
