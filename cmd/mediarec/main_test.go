@@ -30,6 +30,14 @@ func MustRunMain(tb testing.TB, env map[string]string) *Main {
 // under the race detector, and only the tests of re-embedding need one.
 func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.Writer) *Main {
 	tb.Helper()
+	m, _ := startCommand(tb, name, cmp.Or(env["MEDIAREC_ADDR"], "127.0.0.1:0"), tb.TempDir(), env, logs)
+	return m
+}
+
+// startCommand runs a server command on addr and dataDir until the
+// returned stop is called or the test ends, whichever comes first.
+func startCommand(tb testing.TB, name, addr, dataDir string, env map[string]string, logs io.Writer) (*Main, func()) {
+	tb.Helper()
 	m := NewMain(name, logs)
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok || k != "MEDIAREC_REFIT_GROWTH" {
@@ -37,8 +45,7 @@ func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.W
 		}
 		return "0"
 	}
-	addr := cmp.Or(env["MEDIAREC_ADDR"], "127.0.0.1:0")
-	if err := m.ParseConfig([]string{"--addr", addr, "--data", tb.TempDir()}, getenv, logs); err != nil {
+	if err := m.ParseConfig([]string{"--addr", addr, "--data", dataDir}, getenv, logs); err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,7 +56,12 @@ func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.W
 	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	tb.Cleanup(func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			tb.Errorf("run: %v", err)
@@ -57,8 +69,9 @@ func mustRunCommand(tb testing.TB, name string, env map[string]string, logs io.W
 		if err := m.Close(); err != nil {
 			tb.Errorf("close: %v", err)
 		}
-	})
-	return m
+	}
+	tb.Cleanup(stop)
+	return m, stop
 }
 
 // stores lists the catalog stores every end-to-end test runs against.

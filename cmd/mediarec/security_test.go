@@ -724,40 +724,7 @@ func TestLoginDoesNotRevealAccounts(t *testing.T) {
 // the server left on disk once it is all written.
 func runUntilStopped(tb testing.TB, dataDir string, env map[string]string, logs io.Writer) (*Main, func()) {
 	tb.Helper()
-	m := NewMain("serve", logs)
-	getenv := func(k string) string {
-		if v, ok := env[k]; ok || k != "MEDIAREC_REFIT_GROWTH" {
-			return v
-		}
-		return "0"
-	}
-	if err := m.ParseConfig([]string{"--addr", "127.0.0.1:0", "--data", dataDir}, getenv, logs); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		m.Close()
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	var stopped bool
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("run: %v", err)
-		}
-		if err := m.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-	}
-	tb.Cleanup(stop)
-	return m, stop
+	return startCommand(tb, "serve", "127.0.0.1:0", dataDir, env, logs)
 }
 
 // TestPasswordNeverLeaks uses an account the ways a client does, with a
