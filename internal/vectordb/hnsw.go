@@ -131,9 +131,10 @@ func (h *hnswIndex) markDeleted(node uint32) {
 // be nil. The result aliases s and is valid until s is reused.
 //
 // The beam keeps ef candidates on layer 0 and only stops once the best
-// unexpanded candidate is worse than the worst of ef results: nodes that the
-// filter rejects (and tombstones) are expanded like any other but never
-// collected, so a filter widens the walk instead of starving it.
+// unexpanded candidate is worse than the worst of ef results. Under a filter
+// the walk scores only accepted nodes and hops over the rejected ones and
+// tombstones (acceptedNeighbours), so the filter neither starves the beam
+// nor makes it score what it cannot return.
 func (h *hnswIndex) search(q []float32, k, ef int, accept func(uint32) bool, s *hnswScratch) []hnswCand {
 	if h.maxLevel < 0 || k <= 0 {
 		return nil
@@ -161,8 +162,8 @@ func (h *hnswIndex) greedy(q []float32, ep hnswCand, level int) hnswCand {
 	return ep
 }
 
-// searchLayer is Algorithm 2 of the paper with hnswlib's filter rule: it
-// leaves the best ef accepted nodes in s.res (a min-heap).
+// searchLayer is Algorithm 2 of the paper, with ACORN's two-hop expansion
+// under a filter: it leaves the best ef accepted nodes in s.res (a min-heap).
 func (h *hnswIndex) searchLayer(q []float32, eps []hnswCand, ef, level int, accept func(uint32) bool, s *hnswScratch) {
 	s.visited.reset(len(h.levels))
 	s.cand, s.res = s.cand[:0], s.res[:0]
@@ -184,10 +185,14 @@ func (h *hnswIndex) searchLayer(q []float32, eps []hnswCand, ef, level int, acce
 			break
 		}
 		s.batch = s.batch[:0]
-		for _, nb := range h.links(c.node, level) {
-			if !s.visited.visit(nb) {
-				s.batch = append(s.batch, nb)
+		if accept == nil {
+			for _, nb := range h.links(c.node, level) {
+				if !s.visited.visit(nb) {
+					s.batch = append(s.batch, nb)
+				}
 			}
+		} else {
+			h.acceptedNeighbours(c.node, level, accept, s)
 		}
 		h.touch(s.batch, s)
 		for _, nb := range s.batch {
@@ -201,6 +206,43 @@ func (h *hnswIndex) searchLayer(q []float32, eps []hnswCand, ef, level int, acce
 				if len(s.res) > ef {
 					s.res.pop()
 				}
+			}
+		}
+	}
+}
+
+// acceptedNeighbours fills s.batch with the unvisited nodes a filtered walk
+// scores next from node: its accepted neighbours, then the accepted
+// neighbours of its rejected ones, up to hnswM0 (ACORN-1: Patel et al.,
+// "ACORN: Performant and Predicate-Agnostic Search Over Vector Embeddings
+// and Structured Data", 2024). Rejected nodes are never scored: the walk
+// hops over them, so a filter that keeps a fraction s of the points costs
+// about as many dot products as an unfiltered search instead of 1/s times
+// as many. A rejected node is marked visited only once its own neighbours
+// have been looked at.
+func (h *hnswIndex) acceptedNeighbours(node uint32, level int, accept func(uint32) bool, s *hnswScratch) {
+	s.hops = s.hops[:0]
+	for _, nb := range h.links(node, level) {
+		switch {
+		case s.visited.has(nb):
+		case h.state[nb] == hnswLive && accept(nb):
+			s.visited.visit(nb)
+			s.batch = append(s.batch, nb)
+		default:
+			s.hops = append(s.hops, nb)
+		}
+	}
+	for _, via := range s.hops {
+		if len(s.batch) >= hnswM0 {
+			return
+		}
+		if s.visited.visit(via) {
+			continue
+		}
+		for _, nb := range h.links(via, level) {
+			if !s.visited.has(nb) && h.state[nb] == hnswLive && accept(nb) {
+				s.visited.visit(nb)
+				s.batch = append(s.batch, nb)
 			}
 		}
 	}
@@ -381,6 +423,7 @@ type hnswScratch struct {
 	out      []hnswCand
 	tmp      []hnswCand
 	batch    []uint32
+	hops     []uint32
 	sink     uint32 // keeps touch's loads from being optimised away
 }
 
