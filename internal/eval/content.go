@@ -8,6 +8,7 @@ import (
 	"mediarec"
 	"mediarec/internal/collab"
 	"mediarec/internal/embed"
+	"mediarec/internal/linalg"
 	"mediarec/internal/recs"
 )
 
@@ -55,30 +56,9 @@ func profileScorer(tr *trainSet, items, query [][]float32) scorer {
 		}
 		p := recs.Profile(vecs, judgements(train), nil)
 		for i, v := range items {
-			dst[i] = float64(dot(p, v))
+			dst[i] = float64(linalg.Dot(p, v))
 		}
 	})
-}
-
-// dot is the inner product, unrolled four ways: it is the inner loop of
-// scoring every item for every user.
-func dot(a, b []float32) float32 {
-	if len(a) == 0 {
-		return 0
-	}
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1 + s2 + s3
 }
 
 // fitContent is what the service recommends without collaborative data:

@@ -12,6 +12,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/collab"
+	"mediarec/internal/linalg"
 )
 
 // HybridStore is the private vector store of the hybrid index: one
@@ -184,7 +185,7 @@ func (x *hybridIndex) merge(q []float32, known, content []candidate) []candidate
 			continue
 		}
 		v := unit(x.model.ItemVector(c.id, c.vector))
-		out = append(out, candidate{id: c.id, typ: c.typ, relevance: dot(q, v), vector: v})
+		out = append(out, candidate{id: c.id, typ: c.typ, relevance: linalg.Dot(q, v), vector: v})
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int { return cmp.Compare(b.relevance, a.relevance) })
 	return out

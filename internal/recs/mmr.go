@@ -1,6 +1,9 @@
 package recs
 
-import "mediarec"
+import (
+	"mediarec"
+	"mediarec/internal/linalg"
+)
 
 // candidate is an item found near the profile, with its vector for the
 // rerank.
@@ -51,17 +54,9 @@ func mmr(cands []candidate, n int, diversity float64, perType int) []candidate {
 		closest = append(closest[:best], closest[best+1:]...)
 		if diversity > 0 {
 			for i, c := range left {
-				closest[i] = max(closest[i], dot(c.vector, p.vector))
+				closest[i] = max(closest[i], linalg.Dot(c.vector, p.vector))
 			}
 		}
 	}
 	return picked
-}
-
-func dot(a, b []float32) float32 {
-	var s float32
-	for i := range min(len(a), len(b)) {
-		s += a[i] * b[i]
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/embed"
+	"mediarec/internal/linalg"
 )
 
 // Tastes reads what a user told the users service: feedback and
@@ -218,13 +219,13 @@ func (p profile) explain(v []float32, items map[int64]*mediarec.Item) Reason {
 	bestSim := float32(-2)
 	for _, l := range p.liked {
 		it, ok := items[l.id]
-		if s := dot(v, l.vector); ok && s > bestSim {
+		if s := linalg.Dot(v, l.vector); ok && s > bestSim {
 			bestSim = s
 			best = Reason{Kind: ReasonLikedItem, ItemID: l.id, Text: fmt.Sprintf("Because you liked %q", it.Title)}
 		}
 	}
 	for i, tv := range p.tagVec {
-		if s := dot(v, tv); s > bestSim {
+		if s := linalg.Dot(v, tv); s > bestSim {
 			bestSim = s
 			best = Reason{Kind: ReasonTag, Tag: p.tags[i], Text: fmt.Sprintf("Because you follow %q", p.tags[i])}
 		}

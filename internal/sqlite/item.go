@@ -32,7 +32,7 @@ const itemColumns = `id, external_id, type, title, description, genres, tags, cr
 
 // FindItemByID returns ENOTFOUND for an unknown id.
 func (s *CatalogStore) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
-	item, err := scanItem(s.db.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
+	item, err := scanItem(preparedReads{s.db}.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mediarec.Errorf(mediarec.ENOTFOUND, "Item %d not found.", id)
 	} else if err != nil {

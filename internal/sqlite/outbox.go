@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*medi
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id IN (`+placeholders(len(ids))+`)`, int64Args(ids)...)
+	rows, err := s.db.query(ctx, `SELECT `+itemColumns+` FROM items WHERE id IN (SELECT value FROM json_each(?))`, jsonInts(ids))
 	if err != nil {
 		return nil, fmt.Errorf("find %d items: %w", len(ids), err)
 	}
@@ -119,6 +120,19 @@ func (s *CatalogStore) CountEmbeddingStatus(ctx context.Context) (map[mediarec.E
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// jsonInts is ids as a JSON array, for json_each: one statement text for
+// any number of ids.
+func jsonInts(ids []int64) string {
+	b := []byte{'['}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }
 
 func int64Args(ids []int64) []any {

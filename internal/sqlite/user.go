@@ -49,7 +49,7 @@ func (s *UserStore) CreateUser(ctx context.Context, u *mediarec.User, passwordHa
 
 // FindUserByID returns ENOTFOUND for an unknown id.
 func (s *UserStore) FindUserByID(ctx context.Context, id int64) (*mediarec.User, error) {
-	return findUser(ctx, s.db.read, id)
+	return findUser(ctx, preparedReads{s.db}, id)
 }
 
 // queryRower is what findUser needs of a pool or a transaction.
@@ -150,7 +150,7 @@ func (s *UserStore) SetFeedback(ctx context.Context, f *mediarec.Feedback, ev me
 
 // FindFeedback returns a user's feedback, most recent first.
 func (s *UserStore) FindFeedback(ctx context.Context, userID int64) ([]*mediarec.Feedback, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT user_id, item_id, kind, rating, created_at FROM feedback
+	rows, err := s.db.query(ctx, `SELECT user_id, item_id, kind, rating, created_at FROM feedback
 		WHERE user_id = ? ORDER BY created_at DESC, item_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find feedback of user %d: %w", userID, err)

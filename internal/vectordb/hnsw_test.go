@@ -211,18 +211,3 @@ func TestHNSWRepair(t *testing.T) {
 		t.Errorf("recall after reusing slots = %.3f, want ≥ 0.95", r)
 	}
 }
-
-func TestHNSWDot(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{0, 1, 7, 8, 9, 31, 256, 257} {
-		a, b := make([]float32, n), make([]float32, n)
-		var want float64
-		for i := range a {
-			a[i], b[i] = rng.Float32()-0.5, rng.Float32()-0.5
-			want += float64(a[i]) * float64(b[i])
-		}
-		if got := hnswDot(a, b); math.Abs(float64(got)-want) > 1e-4 {
-			t.Errorf("dot of %d = %v, want %v", n, got, want)
-		}
-	}
-}

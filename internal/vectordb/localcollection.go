@@ -141,7 +141,7 @@ func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []
 		}
 		res = s.sorted(k)
 	} else {
-		res = c.g.search(q, k, hnswEfSearch, accept, s)
+		res = c.g.search(q, k, c.g.efSearch(), accept, s)
 	}
 	hits := make([]mediarec.VectorHit, len(res))
 	for i, r := range res {
