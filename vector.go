@@ -7,6 +7,9 @@ type VectorPayload struct {
 	Genres []string `json:"genres"`
 	Tags   []string `json:"tags"`
 	Year   int      `json:"year,omitempty"`
+	// Version says what a derived vector was computed from (a profile's
+	// inputs), so a reader can tell whether it is still current.
+	Version string `json:"version,omitempty"`
 }
 
 // VectorPoint is one vector in a collection, keyed by the item (or profile) id.

@@ -242,11 +242,13 @@ func (m *Main) openKeywords(relay *catalog.Relay) *keyword.Index {
 }
 
 // openRecommendations serves recommendations from the users' tastes. The
-// ledger of everyone's feedback, followed on the bus, ranks cold starts and
-// feeds the collaborative model, whose hybrid index lives in a vector store
-// of this process's own under the data dir.
-func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors recs.Vectors, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) error {
+// users' events, followed on the bus, keep the profiles stored beside the
+// items fresh and fill the ledger of everyone's feedback, which ranks cold
+// starts and feeds the collaborative model, whose hybrid index lives in a
+// vector store of this process's own under the data dir.
+func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors recs.ProfileStore, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) error {
 	ledger := recs.NewLedger()
+	profiles := recs.NewProfiles(vectors, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error {
 		return bus.Follow(ctx, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback, func(data []byte) {
 			var ev mediarec.UserFeedbackEvent
@@ -255,6 +257,16 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 				return
 			}
 			ledger.Observe(ev)
+			profiles.Touch(ev.UserID)
+		})
+	}, func(ctx context.Context) error {
+		return bus.Follow(ctx, natsbus.StreamUserEvents, mediarec.SubjectUserPreferences, func(data []byte) {
+			var ev mediarec.UserPreferencesEvent
+			if err := json.Unmarshal(data, &ev); err != nil {
+				m.Log.Warn("undecodable preferences event", "error", err)
+				return
+			}
+			profiles.Touch(ev.UserID)
 		})
 	})
 	dir := filepath.Join(m.Config.DataDir, "hybrid")
@@ -291,7 +303,9 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 		}
 		return page.Items, nil
 	}
-	httpapi.RegisterRecommendationRoutes(m.app, recs.NewRecommender(search, tastes, ledger, hybrid, starters), requireUser)
+	rec := recs.NewRecommender(search, tastes, ledger, hybrid, profiles, starters)
+	m.tasks = append(m.tasks, rec.KeepProfiles)
+	httpapi.RegisterRecommendationRoutes(m.app, rec, requireUser)
 	return nil
 }
 
@@ -400,7 +414,7 @@ const jobAttempts = 5
 type vectorStore interface {
 	embed.CollectionStore
 	embed.VectorWriter
-	recs.Vectors
+	recs.ProfileStore
 }
 
 func (m *Main) openVectors(ctx context.Context, checks map[string]func(context.Context) error) (vectorStore, error) {

@@ -63,16 +63,18 @@ type Recommender struct {
 	tastes   Tastes
 	ledger   *Ledger
 	hybrid   *Hybrid
+	profiles *Profiles
 	starters Starters
 	tags     tagVectors
 	now      func() time.Time
 }
 
 // NewRecommender returns a recommender reading tastes, searching the hybrid
-// index when it has one (hybrid may be nil), and ranking cold starts by the
+// index when it has one (hybrid may be nil), reading stored profiles when
+// they are kept (profiles may be nil), and ranking cold starts by the
 // ledger's likes and then starters.
-func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, starters Starters) *Recommender {
-	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, starters: starters, now: time.Now}
+func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, profiles *Profiles, starters Starters) *Recommender {
+	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, profiles: profiles, starters: starters, now: time.Now}
 }
 
 // candidatesPerResult is how many ANN candidates the rerank sees per item
@@ -113,7 +115,8 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	if err != nil {
 		return nil, fmt.Errorf("live generation: %w", err)
 	}
-	p, err := r.profile(ctx, e, coll, feedback, user.Preferences.Tags)
+	version := profileVersion(coll, feedback, user.Preferences.Tags, r.now())
+	p, err := r.profile(ctx, e, coll, q.UserID, feedback, user.Preferences.Tags, version)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +179,10 @@ type profile struct {
 	tagVec [][]float32
 }
 
-func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string, feedback []*mediarec.Feedback, tags []string) (profile, error) {
+// profile builds the user's profile from the judged items' vectors and the
+// tags; the vector itself is the stored one when it is of version (see
+// Profiles), and is computed otherwise or when version is empty.
+func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string, userID int64, feedback []*mediarec.Feedback, tags []string, version string) (profile, error) {
 	p := profile{tags: tags}
 	ids := make([]int64, len(feedback))
 	for i, f := range feedback {
@@ -209,7 +215,12 @@ func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string
 	if p.tagVec, err = r.tags.get(ctx, e, tags); err != nil {
 		return p, err
 	}
-	p.vector = Profile(vecs, weights, p.tagVec)
+	if version != "" {
+		p.vector = r.profiles.stored(ctx, coll, userID, version)
+	}
+	if p.vector == nil {
+		p.vector = Profile(vecs, weights, p.tagVec)
+	}
 	return p, nil
 }
 

@@ -173,7 +173,7 @@ func newRecommender(t *testing.T) (*recs.Recommender, *demoWorld, *tastes) {
 		}
 		return out, nil
 	}
-	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewLedger(), nil, starters), w, ts
+	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewLedger(), nil, nil, starters), w, ts
 }
 
 var spaceWords = regexp.MustCompile(`(?i)\b(space|astronaut|astronom|nasa|moon|mars|martian|planet|galax|cosmos|orbit|apollo|rocket|star|universe|alien)`)
@@ -355,7 +355,7 @@ func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
 	if err := hybrid.Refit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil)
+	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil, nil)
 	got, err := withHybrid.Recommend(ctx, q)
 	if err != nil {
 		t.Fatal(err)

@@ -43,9 +43,16 @@ const (
 	localWALMin   = 32 << 20
 	localWALMax   = 256 << 20
 	localMaxBody  = 1 << 30
-	localMagic    = "mrvsnap1"
-	localOpUpsert = 1
+	localMagic    = "mrvsnap2"
 	localOpDelete = 2
+	localOpUpsert = 3
+)
+
+// The first format, still read: its snapshots and upsert records have no
+// payload version.
+const (
+	localMagicV1    = "mrvsnap1"
+	localOpUpsertV1 = 1
 )
 
 // localWAL is a collection's open log.
@@ -338,11 +345,11 @@ func localDecodeRecord(body []byte, dim int) (op byte, pts []mediarec.VectorPoin
 	op = d.byte()
 	n := d.count(1)
 	switch op {
-	case localOpUpsert:
+	case localOpUpsert, localOpUpsertV1:
 		pts = make([]mediarec.VectorPoint, n)
 		for i := range pts {
 			pts[i].ID = d.varint()
-			pts[i].Payload = d.payload()
+			pts[i].Payload = d.payload(op == localOpUpsert)
 			pts[i].Vector = make([]float32, dim)
 			d.floats(pts[i].Vector)
 		}
@@ -372,7 +379,8 @@ func localAppendPayload(b []byte, p mediarec.VectorPayload) []byte {
 			b = localAppendString(b, s)
 		}
 	}
-	return binary.AppendVarint(b, int64(p.Year))
+	b = binary.AppendVarint(b, int64(p.Year))
+	return localAppendString(b, p.Version)
 }
 
 func localAppendFloats(b []byte, v []float32) []byte {
@@ -449,7 +457,9 @@ func (d *localDecoder) bytes(n int) []byte {
 
 func (d *localDecoder) string() string { return string(d.bytes(d.count(1))) }
 
-func (d *localDecoder) payload() mediarec.VectorPayload {
+// payload decodes what localAppendPayload wrote; the first format (versioned
+// false) ends at the year.
+func (d *localDecoder) payload(versioned bool) mediarec.VectorPayload {
 	p := mediarec.VectorPayload{Type: mediarec.ItemType(d.string())}
 	for _, list := range []*[]string{&p.Genres, &p.Tags} {
 		if n := d.count(1); n > 0 {
@@ -460,6 +470,9 @@ func (d *localDecoder) payload() mediarec.VectorPayload {
 		}
 	}
 	p.Year = int(d.varint())
+	if versioned {
+		p.Version = d.string()
+	}
 	return p
 }
 

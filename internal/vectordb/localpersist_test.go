@@ -2,6 +2,7 @@ package vectordb
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -173,7 +174,7 @@ func TestLocalCorruptSnapshot(t *testing.T) {
 
 func TestLocalRecordRoundTrip(t *testing.T) {
 	pts := []mediarec.VectorPoint{
-		{ID: -5, Vector: []float32{0.6, 0.8}, Payload: mediarec.VectorPayload{Type: mediarec.TypeBook, Genres: []string{"a", ""}, Tags: []string{"t"}, Year: -300}},
+		{ID: -5, Vector: []float32{0.6, 0.8}, Payload: mediarec.VectorPayload{Type: mediarec.TypeBook, Genres: []string{"a", ""}, Tags: []string{"t"}, Year: -300, Version: "p1"}},
 		{ID: 1 << 60, Vector: []float32{1, 0}},
 	}
 	op, got, _, err := localDecodeRecord(localEncodeUpsert(pts), 2)
@@ -186,6 +187,20 @@ func TestLocalRecordRoundTrip(t *testing.T) {
 	op, _, ids, err := localDecodeRecord(localEncodeDelete([]int64{3, -1}), 2)
 	if err != nil || op != localOpDelete || !slices.Equal(ids, []int64{3, -1}) {
 		t.Fatalf("delete round trip: %d %v %v", op, ids, err)
+	}
+	// An upsert of the first format: the payload ends at the year.
+	v1 := binary.AppendVarint([]byte{localOpUpsertV1, 1}, 7)
+	v1 = localAppendString(v1, "book")
+	v1 = binary.AppendUvarint(v1, 0)                         // no genres
+	v1 = localAppendString(binary.AppendUvarint(v1, 1), "t") // one tag
+	v1 = localAppendFloats(binary.AppendVarint(v1, 1990), []float32{1, 0})
+	op, got, _, err = localDecodeRecord(v1, 2)
+	want := []mediarec.VectorPoint{{ID: 7, Vector: []float32{1, 0}, Payload: mediarec.VectorPayload{Type: mediarec.TypeBook, Tags: []string{"t"}, Year: 1990}}}
+	if err != nil || op != localOpUpsertV1 {
+		t.Fatalf("decode a first-format upsert: %d, %v", op, err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("first-format upsert (-want +got):\n%s", diff)
 	}
 	body := localEncodeUpsert(pts)
 	for cut := range len(body) {

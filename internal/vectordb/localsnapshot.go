@@ -109,9 +109,10 @@ func localReadSnapshot(path, name, dir string) (*localCollection, uint64, error)
 }
 
 type localSnapReader struct {
-	r   *bufio.Reader
-	buf []byte
-	err error
+	r         *bufio.Reader
+	buf       []byte
+	err       error
+	versioned bool // payloads carry a version (not in localMagicV1)
 }
 
 // record returns the next record as a decoder, or an empty one after an error.
@@ -145,10 +146,11 @@ func (r *localSnapReader) done(d *localDecoder) bool {
 
 func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64) {
 	magic := make([]byte, len(localMagic))
-	if _, err := io.ReadFull(r.r, magic); err != nil || string(magic) != localMagic {
+	if _, err := io.ReadFull(r.r, magic); err != nil || string(magic) != localMagic && string(magic) != localMagicV1 {
 		r.err = errLocalCorrupt
 		return nil, 0
 	}
+	r.versioned = string(magic) == localMagic
 	d := r.record()
 	var head [7]uint64
 	for i := range head {
@@ -231,7 +233,7 @@ func (r *localSnapReader) slot(c *localCollection, node uint32) bool {
 		return r.done(&d)
 	}
 	id := d.varint()
-	p := d.payload()
+	p := d.payload(r.versioned)
 	_, known := c.typeCodes[p.Type]
 	if _, dup := c.byID[id]; dup || d.err != nil || (!known && len(c.typeNames) == 256) {
 		d.fail()

@@ -77,7 +77,7 @@ func qdrantPayload(p mediarec.VectorPayload) (map[string]*qdrant.Value, error) {
 		}
 		return qdrant.NewValueFromList(vs...)
 	}
-	for _, s := range slices.Concat([]string{string(p.Type)}, p.Genres, p.Tags) {
+	for _, s := range slices.Concat([]string{string(p.Type), p.Version}, p.Genres, p.Tags) {
 		if !utf8.ValidString(s) {
 			return nil, mediarec.Errorf(mediarec.EINVALID, "Payload string %q is not valid UTF-8.", s)
 		}
@@ -89,6 +89,9 @@ func qdrantPayload(p mediarec.VectorPayload) (map[string]*qdrant.Value, error) {
 	}
 	if p.Year != 0 {
 		m["year"] = qdrant.NewValueInt(int64(p.Year))
+	}
+	if p.Version != "" {
+		m["version"] = qdrant.NewValueString(p.Version)
 	}
 	return m, nil
 }
@@ -104,9 +107,10 @@ func qdrantFromPayload(m map[string]*qdrant.Value) mediarec.VectorPayload {
 		return out
 	}
 	p := mediarec.VectorPayload{
-		Type:   mediarec.ItemType(m["type"].GetStringValue()),
-		Genres: list(m["genres"]),
-		Tags:   list(m["tags"]),
+		Type:    mediarec.ItemType(m["type"].GetStringValue()),
+		Genres:  list(m["genres"]),
+		Tags:    list(m["tags"]),
+		Version: m["version"].GetStringValue(),
 	}
 	switch y := m["year"].GetKind().(type) {
 	case *qdrant.Value_IntegerValue:

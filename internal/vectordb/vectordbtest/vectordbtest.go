@@ -121,7 +121,7 @@ func testCollections(t *testing.T, s Store) {
 func testUpsertGet(t *testing.T, s Store) {
 	mustCreate(t, s, "c", 4)
 	in := []mediarec.VectorPoint{
-		{ID: 7, Vector: []float32{3, 0, 4, 0}, Payload: mediarec.VectorPayload{Type: mediarec.TypeDocumentary, Genres: []string{"Documentary", "History"}, Tags: []string{"space", "nasa"}, Year: 1989}},
+		{ID: 7, Vector: []float32{3, 0, 4, 0}, Payload: mediarec.VectorPayload{Type: mediarec.TypeDocumentary, Genres: []string{"Documentary", "History"}, Tags: []string{"space", "nasa"}, Year: 1989, Version: "v1"}},
 		{ID: 1 << 40, Vector: []float32{0, 1, 0, 0}, Payload: mediarec.VectorPayload{Type: mediarec.TypePodcast, Genres: []string{}, Tags: []string{}}},
 	}
 	mustUpsert(t, s, "c", in)
