@@ -33,7 +33,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	items := fs.Int("items", 100_000, "catalog size")
 	duration := fs.Duration("duration", 10*time.Second, "load time per route")
-	concurrency := fs.Int("concurrency", 8, "clients in flight per route")
+	concurrency := fs.Int("concurrency", 4, "clients in flight per route")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load phase to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: mediarec bench [flags]\n\nServing benchmark of /v1/recommendations and /v1/search.\n\n")
