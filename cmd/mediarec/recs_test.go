@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -125,10 +126,11 @@ func TestRecommendationsRoute(t *testing.T) {
 
 // TestHybridFollowsTheBus: feedback travels from the users service over
 // NATS into the recommendations' ledger, and the refitted collaborative
-// model brings what similar users liked, which content alone would not.
+// model brings what similar users liked, which content alone would not;
+// the same events refresh every user's stored profile.
 func TestHybridFollowsTheBus(t *testing.T) {
 	logs := &syncBuffer{}
-	m := mustRunCommand(t, "serve", map[string]string{"MEDIAREC_HYBRID_REFIT": "100ms"}, logs)
+	m := mustRunCommand(t, "serve", map[string]string{"MEDIAREC_HYBRID_REFIT": "100ms", "MEDIAREC_LOG_LEVEL": "debug"}, logs)
 	defer func() {
 		if t.Failed() {
 			t.Log(logs.String())
@@ -188,6 +190,22 @@ func TestHybridFollowsTheBus(t *testing.T) {
 		}
 		if top := recs.Items[0]; top.Item.Title != "The Kitchen Wars" || top.Reason.ItemID != ids["Voyage to the Stars"] {
 			return fmt.Errorf("top recommendation %+v", top)
+		}
+		return nil
+	})
+	natstest.CheckFor(t, 30*time.Second, func() error {
+		stored := map[int64]bool{}
+		for line := range strings.Lines(logs.String()) {
+			var rec struct {
+				Msg  string
+				User int64
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "profile stored" {
+				stored[rec.User] = true
+			}
+		}
+		if len(stored) != 6 {
+			return fmt.Errorf("profiles stored for %d users, want the 6 who liked something", len(stored))
 		}
 		return nil
 	})

@@ -171,7 +171,12 @@ func (r *Recommender) refreshProfile(ctx context.Context, e embed.Embedder, coll
 	if err != nil || p.vector == nil {
 		return err
 	}
-	return r.profiles.store.Upsert(ctx, ProfileCollection(coll), []mediarec.VectorPoint{{ID: userID, Vector: p.vector, Payload: mediarec.VectorPayload{Version: version}}})
+	pt := mediarec.VectorPoint{ID: userID, Vector: p.vector, Payload: mediarec.VectorPayload{Version: version}}
+	if err := r.profiles.store.Upsert(ctx, ProfileCollection(coll), []mediarec.VectorPoint{pt}); err != nil {
+		return err
+	}
+	r.profiles.log.Debug("profile stored", "user", userID, "version", version)
+	return nil
 }
 
 // profileVersion identifies what a profile is computed from: the content
