@@ -21,6 +21,7 @@ type ProfileStore interface {
 	CreateCollection(ctx context.Context, name string, dim int) error
 	DeleteCollection(ctx context.Context, name string) error
 	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
+	Delete(ctx context.Context, collection string, ids []int64) error
 }
 
 // ProfileCollection names the collection of the profiles built on the
@@ -149,13 +150,14 @@ func (r *Recommender) KeepProfiles(ctx context.Context) error {
 }
 
 // refreshProfile stores the user's profile in the content collection coll,
-// unless the stored one is current. A user with nothing to build a profile
-// from (no feedback, no tags) keeps no current profile: recommendations
-// start cold.
+// unless the stored one is current. A deleted account's profile is deleted
+// too, and so is the profile of a user left with nothing to build one from
+// (no feedback, no tags), whose recommendations start cold.
 func (r *Recommender) refreshProfile(ctx context.Context, e embed.Embedder, coll string, userID int64) error {
+	forget := func() error { return r.profiles.store.Delete(ctx, ProfileCollection(coll), []int64{userID}) }
 	user, err := r.tastes.FindUserByID(ctx, userID)
 	if mediarec.ErrorCode(err) == mediarec.ENOTFOUND {
-		return nil // deleted since the event
+		return forget()
 	} else if err != nil {
 		return err
 	}
@@ -168,8 +170,11 @@ func (r *Recommender) refreshProfile(ctx context.Context, e embed.Embedder, coll
 		return nil
 	}
 	p, err := r.profile(ctx, e, coll, userID, feedback, user.Preferences.Tags, "")
-	if err != nil || p.vector == nil {
+	if err != nil {
 		return err
+	}
+	if p.vector == nil {
+		return forget()
 	}
 	pt := mediarec.VectorPoint{ID: userID, Vector: p.vector, Payload: mediarec.VectorPayload{Version: version}}
 	if err := r.profiles.store.Upsert(ctx, ProfileCollection(coll), []mediarec.VectorPoint{pt}); err != nil {

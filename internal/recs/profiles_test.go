@@ -14,7 +14,8 @@ import (
 // TestStoredProfiles follows a profile through the vector store: a touched
 // user's profile is stored with the version of what it was built from,
 // recommendations read it while that version is current, and ignore it as
-// soon as the user's feedback moves on, until the next refresh.
+// soon as the user's feedback moves on, until the next refresh, which also
+// removes a profile left with nothing to build it from.
 func TestStoredProfiles(t *testing.T) {
 	plain, w, ts := newRecommender(t)
 	profiles := recs.NewProfiles(w.vectors, slog.New(slog.DiscardHandler))
@@ -92,5 +93,16 @@ func TestStoredProfiles(t *testing.T) {
 	waitVersion(v1)
 	if got, want := recommend(r), recommend(plain); !slices.Equal(got, want) {
 		t.Fatalf("from the refreshed profile %v, computed %v", got, want)
+	}
+
+	// Nothing left to build a profile from: the stored one goes.
+	ts.mu.Lock()
+	ts.feedback = nil
+	ts.mu.Unlock()
+	profiles.Touch(1)
+	for deadline := time.Now().Add(10 * time.Second); storedVersion() != ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the profile of a user without feedback is still stored")
+		}
 	}
 }
