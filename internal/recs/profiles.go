@@ -43,7 +43,7 @@ type Profiles struct {
 
 	mu      sync.Mutex
 	pending map[int64]bool // touched since the last refresh
-	known   map[int64]bool // every user an event named: a new generation rebuilds them all
+	known   map[int64]bool // every user an event named: a new generation or day refreshes them all
 	wake    chan struct{}
 }
 
@@ -64,8 +64,8 @@ func (ps *Profiles) Touch(userID int64) {
 	}
 }
 
-// take returns the users to refresh: the touched ones, or every known one
-// when the generation changed.
+// take returns the users to refresh: the touched ones, or all the known
+// ones.
 func (ps *Profiles) take(all bool) []int64 {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -96,18 +96,20 @@ func (ps *Profiles) stored(ctx context.Context, coll string, userID int64, versi
 	return pts[0].Vector
 }
 
-// profileCheck is how often KeepProfiles looks for a new generation when no
-// event wakes it.
+// profileCheck is how often KeepProfiles looks for a new generation or a
+// new day when no event wakes it.
 const profileCheck = 5 * time.Second
 
 // KeepProfiles refreshes the stored profiles of touched users until ctx
 // ends. When the live content generation changes, it builds the new
-// generation's collection for every known user and drops the previous one.
+// generation's collection for every known user and drops the previous one;
+// when the day changes, it refreshes every known user, whose judgements
+// have aged (see profileVersion).
 func (r *Recommender) KeepProfiles(ctx context.Context) error {
 	ps := r.profiles
 	tick := time.NewTicker(profileCheck)
 	defer tick.Stop()
-	var coll string // the generation whose collection is complete
+	var coll, day string // the generation and the day every known user is current in
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,16 +122,17 @@ func (r *Recommender) KeepProfiles(ctx context.Context) error {
 			ps.log.Warn("profiles: live generation", "error", err)
 			continue
 		}
-		fresh := live != coll
-		if fresh {
+		today := r.now().UTC().Format(time.DateOnly)
+		if live != coll {
 			err := ps.store.CreateCollection(ctx, ProfileCollection(live), e.Dimensions())
 			if err != nil && mediarec.ErrorCode(err) != mediarec.ECONFLICT {
 				ps.log.Error("profiles: create collection", "collection", ProfileCollection(live), "error", err)
 				continue
 			}
 		}
+		all := live != coll || today != day
 		failed := 0
-		for _, id := range ps.take(fresh) {
+		for _, id := range ps.take(all) {
 			if err := r.refreshProfile(ctx, e, live, id); err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -138,14 +141,15 @@ func (r *Recommender) KeepProfiles(ctx context.Context) error {
 				ps.log.Warn("profiles: refresh", "user", id, "error", err)
 			}
 		}
-		if fresh && failed == 0 {
-			if coll != "" {
-				if err := ps.store.DeleteCollection(ctx, ProfileCollection(coll)); err != nil && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
-					ps.log.Warn("profiles: drop the previous collection", "collection", ProfileCollection(coll), "error", err)
-				}
-			}
-			coll = live
+		if !all || failed > 0 {
+			continue // a failed full pass is tried again at the next wake
 		}
+		if coll != "" && coll != live {
+			if err := ps.store.DeleteCollection(ctx, ProfileCollection(coll)); err != nil && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
+				ps.log.Warn("profiles: drop the previous collection", "collection", ProfileCollection(coll), "error", err)
+			}
+		}
+		coll, day = live, today
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +15,16 @@ import (
 // TestStoredProfiles follows a profile through the vector store: a touched
 // user's profile is stored with the version of what it was built from,
 // recommendations read it while that version is current, and ignore it as
-// soon as the user's feedback moves on, until the next refresh, which also
-// removes a profile left with nothing to build it from.
+// soon as the user's feedback moves on or a day passes, until the next
+// refresh, which also removes a profile left with nothing to build it from.
 func TestStoredProfiles(t *testing.T) {
 	plain, w, ts := newRecommender(t)
 	profiles := recs.NewProfiles(w.vectors, slog.New(slog.DiscardHandler))
 	r := recs.NewRecommender(plain.Service, ts, recs.NewLedger(), nil, profiles, nil)
+	var days atomic.Int64
+	clock := func() time.Time { return time.Now().AddDate(0, 0, int(days.Load())) }
+	r.SetClock(clock)
+	plain.SetClock(clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	kept := make(chan error, 1)
 	go func() { kept <- r.KeepProfiles(ctx) }()
@@ -94,6 +99,16 @@ func TestStoredProfiles(t *testing.T) {
 	if got, want := recommend(r), recommend(plain); !slices.Equal(got, want) {
 		t.Fatalf("from the refreshed profile %v, computed %v", got, want)
 	}
+
+	// A new day ages every judgement: every stored profile is refreshed,
+	// whoever's event wakes the loop.
+	v2 := storedVersion()
+	days.Add(1)
+	if got, want := recommend(r), recommend(plain); !slices.Equal(got, want) {
+		t.Fatalf("on the next day %v, computed %v", got, want)
+	}
+	profiles.Touch(2)
+	waitVersion(v2)
 
 	// Nothing left to build a profile from: the stored one goes.
 	ts.mu.Lock()
