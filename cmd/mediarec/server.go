@@ -278,23 +278,7 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 		return fmt.Errorf("hybrid index: %w", err)
 	}
 	m.closers = append(m.closers, store.Close)
-	ids := func(ctx context.Context, fn func([]int64) error) error {
-		const page = 1000
-		batch := make([]int64, 0, page)
-		err := m.Catalog.EachItem(ctx, func(it *mediarec.Item) error {
-			if batch = append(batch, it.ID); len(batch) == page {
-				err := fn(batch)
-				batch = batch[:0]
-				return err
-			}
-			return nil
-		})
-		if err != nil || len(batch) == 0 {
-			return err
-		}
-		return fn(batch)
-	}
-	hybrid := recs.NewHybrid(live, vectors, store, ledger, ids, collab.Options{}, m.Log)
+	hybrid := recs.NewHybrid(live, vectors, store, ledger, collab.Options{}, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
 	starters := func(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
 		page, err := m.Catalog.FindItems(ctx, catalog.ListQuery{Types: types, Limit: min(limit, catalog.MaxLimit)})

@@ -243,6 +243,17 @@ func (m *Model) Dim(contentDim int) int { return contentDim + m.k + 1 }
 // Factors returns k, the number of collaborative dimensions.
 func (m *Model) Factors() int { return m.k }
 
+// Items returns the ids of the items that had interactions in the fit, in
+// ascending order.
+func (m *Model) Items() []int64 {
+	out := make([]int64, 0, len(m.index))
+	for id := range m.index {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Known reports whether the item had interactions in the fit, so that its
 // vectors carry collaborative factors. A user none of whose items is known
 // has no collaborative signal: recommend from content alone.

@@ -111,9 +111,18 @@ func TestCosineRanksAsInnerProduct(t *testing.T) {
 }
 
 func TestItemsWithoutInteractions(t *testing.T) {
-	m, err := Fit(randomInteractions(10, 5, 0.6, 5), Options{Factors: 3})
+	interactions := randomInteractions(10, 5, 0.6, 5)
+	m, err := Fit(interactions, Options{Factors: 3})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var want []int64
+	for _, in := range interactions {
+		want = append(want, in.Item)
+	}
+	slices.Sort(want)
+	if want = slices.Compact(want); !slices.Equal(m.Items(), want) {
+		t.Errorf("Items() = %v, want %v", m.Items(), want)
 	}
 	content := []float32{0.6, 0.8}
 	const unknown = 999

@@ -24,9 +24,6 @@ type HybridStore interface {
 	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
 }
 
-// ItemIDs walks the catalog's item ids in pages.
-type ItemIDs func(ctx context.Context, fn func(ids []int64) error) error
-
 // Hybrid keeps the collaborative model fitted on the ledger and an index of
 // the hybrid vectors (content and collaborative factors, see package
 // collab) of the items someone judged: what recommendations search once
@@ -38,7 +35,6 @@ type Hybrid struct {
 	source Vectors // the content vectors
 	store  HybridStore
 	ledger *Ledger
-	ids    ItemIDs
 	opts   collab.Options
 	log    *slog.Logger
 
@@ -57,8 +53,8 @@ type hybridIndex struct {
 
 // NewHybrid returns a hybrid reading content vectors from source and
 // keeping its index in store, which it owns.
-func NewHybrid(live Live, source Vectors, store HybridStore, ledger *Ledger, ids ItemIDs, opts collab.Options, log *slog.Logger) *Hybrid {
-	return &Hybrid{live: live, source: source, store: store, ledger: ledger, ids: ids, opts: opts, log: log}
+func NewHybrid(live Live, source Vectors, store HybridStore, ledger *Ledger, opts collab.Options, log *slog.Logger) *Hybrid {
+	return &Hybrid{live: live, source: source, store: store, ledger: ledger, opts: opts, log: log}
 }
 
 // current returns the index built on content collection coll, or nil.
@@ -122,13 +118,16 @@ func (h *Hybrid) Refit(ctx context.Context) error {
 	next := &hybridIndex{model: model, store: h.store, collection: fmt.Sprintf("hybrid_%d", h.seq), content: content}
 	created := false
 	items := 0
-	err = h.ids(ctx, func(ids []int64) error {
+	// Only the items someone judged: the others have no collaborative part,
+	// and so many equal parts would crowd the index's graph.
+	// Recommendations find them by content and score them here.
+	fill := func(ids []int64) error {
 		pts, err := h.source.Get(ctx, content, ids)
 		if err != nil {
 			return fmt.Errorf("content vectors: %w", err)
 		}
 		if len(pts) == 0 {
-			return nil
+			return nil // deleted from the catalog, or not embedded yet
 		}
 		if !created {
 			if err := h.store.CreateCollection(ctx, next.collection, model.Dim(len(pts[0].Vector))); err != nil {
@@ -136,22 +135,16 @@ func (h *Hybrid) Refit(ctx context.Context) error {
 			}
 			created = true
 		}
-		// Only the items someone judged: the others have no collaborative
-		// part, and so many equal parts would crowd the index's graph.
-		// Recommendations find them by content and score them here.
-		known := pts[:0]
-		for _, pt := range pts {
-			if model.Known(pt.ID) {
-				pt.Vector = model.ItemVector(pt.ID, pt.Vector)
-				known = append(known, pt)
-			}
+		for i := range pts {
+			pts[i].Vector = model.ItemVector(pts[i].ID, pts[i].Vector)
 		}
-		items += len(known)
-		if len(known) == 0 {
-			return nil
-		}
-		return h.store.Upsert(ctx, next.collection, known)
-	})
+		items += len(pts)
+		return h.store.Upsert(ctx, next.collection, pts)
+	}
+	known := model.Items()
+	for lo := 0; lo < len(known) && err == nil; lo += upsertBatch {
+		err = fill(known[lo:min(lo+upsertBatch, len(known))])
+	}
 	if err != nil {
 		if created {
 			err = fmt.Errorf("%w (dropping the partial index: %v)", err, h.store.DeleteCollection(context.WithoutCancel(ctx), next.collection))

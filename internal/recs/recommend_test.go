@@ -339,19 +339,7 @@ func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	ids := func(ctx context.Context, fn func([]int64) error) error {
-		var page []int64
-		for id := int64(1); id <= int64(len(w.items)); id++ {
-			if page = append(page, id); len(page) == 1000 {
-				if err := fn(page); err != nil {
-					return err
-				}
-				page = nil
-			}
-		}
-		return fn(page)
-	}
-	hybrid := recs.NewHybrid(w, w.vectors, store, ledger, ids, collab.Options{Factors: 16}, slog.New(slog.DiscardHandler))
+	hybrid := recs.NewHybrid(w, w.vectors, store, ledger, collab.Options{Factors: 16}, slog.New(slog.DiscardHandler))
 	if err := hybrid.Refit(ctx); err != nil {
 		t.Fatal(err)
 	}
