@@ -52,7 +52,12 @@ func Open(path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	// Idle connections are kept as many as open ones: database/sql keeps 2
+	// by default, and a busy server then opens (with its pragmas and
+	// prepared statements) and closes a connection for most reads.
+	conns := max(8, 2*runtime.NumCPU())
+	read.SetMaxOpenConns(conns)
+	read.SetMaxIdleConns(conns)
 	db := &DB{write: write, read: read, stmts: map[string]*sql.Stmt{}}
 	if err := db.Ping(context.Background()); err != nil {
 		db.Close()
