@@ -64,6 +64,14 @@ func (ps *Profiles) Touch(userID int64) {
 	}
 }
 
+// later queues a user whose refresh failed for the next wake, without
+// waking: a store that is down is not retried in a tight loop.
+func (ps *Profiles) later(userID int64) {
+	ps.mu.Lock()
+	ps.pending[userID] = true
+	ps.mu.Unlock()
+}
+
 // take returns the users to refresh: the touched ones, or all the known
 // ones.
 func (ps *Profiles) take(all bool) []int64 {
@@ -138,11 +146,12 @@ func (r *Recommender) KeepProfiles(ctx context.Context) error {
 					return nil
 				}
 				failed++
+				ps.later(id)
 				ps.log.Warn("profiles: refresh", "user", id, "error", err)
 			}
 		}
 		if !all || failed > 0 {
-			continue // a failed full pass is tried again at the next wake
+			continue // failed users are tried again at the next wake, a failed full pass too
 		}
 		if coll != "" && coll != live {
 			if err := ps.store.DeleteCollection(ctx, ProfileCollection(coll)); err != nil && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {

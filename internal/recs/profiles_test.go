@@ -13,7 +13,8 @@ import (
 )
 
 // TestStoredProfiles follows a profile through the vector store: a touched
-// user's profile is stored with the version of what it was built from,
+// user's profile is stored (retried when the users service fails) with the
+// version of what it was built from,
 // recommendations read it while that version is current, and ignore it as
 // soon as the user's feedback moves on or a day passes, until the next
 // refresh, which also removes a profile left with nothing to build it from.
@@ -94,7 +95,16 @@ func TestStoredProfiles(t *testing.T) {
 	if got, want := recommend(r), recommend(plain); !slices.Equal(got, want) {
 		t.Fatalf("after a new like, %v from a stale profile; computed %v", got, want)
 	}
+	// That refresh fails, as if the users service were down; the next
+	// wake tries the user again without another event.
+	ts.down.Store(true)
 	profiles.Touch(1)
+	for deadline := time.Now().Add(10 * time.Second); ts.refused.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no refresh was tried")
+		}
+	}
+	ts.down.Store(false)
 	waitVersion(v1)
 	if got, want := recommend(r), recommend(plain); !slices.Equal(got, want) {
 		t.Fatalf("from the refreshed profile %v, computed %v", got, want)

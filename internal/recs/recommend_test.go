@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,14 +131,21 @@ func (w *demoWorld) id(t *testing.T, key string) int64 {
 	return id
 }
 
-// tastes is one user's feedback and preferences, changed by the test.
+// tastes is one user's feedback and preferences, changed by the test,
+// which can also make it fail as a users service that is down.
 type tastes struct {
 	mu       sync.Mutex
 	user     mediarec.User
 	feedback []*mediarec.Feedback
+	down     atomic.Bool
+	refused  atomic.Int64 // calls failed while down
 }
 
 func (s *tastes) FindUserByID(context.Context, int64) (*mediarec.User, error) {
+	if s.down.Load() {
+		s.refused.Add(1)
+		return nil, errors.New("users service unavailable")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.user
