@@ -16,7 +16,7 @@ import (
 // unfiltered search, while it holds at least 1/localMinWalkShare of the
 // points; sparser ones leave the walk too few accepted nodes in reach
 // (recall@10 on the clustered benchmark: 0.998 at 10%, 0.96 at 5%, 0.74 at
-// 2%) and are scanned too. At 100k points a 16% subset walked answers 3.6×
+// 2%) and are scanned too. At 100k points a 16% subset walked answers 3.5×
 // faster than its exact scan. Qdrant's planner makes the same call with its
 // cardinality estimate and full_scan_threshold.
 const (
