@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mediarec/internal/auth"
+	"mediarec/internal/auth/authtest"
 	"mediarec/internal/postgres/pgtest"
 )
 
@@ -225,38 +226,6 @@ func feedbackItems(tb testing.TB, c *apiClient, token string) []int64 {
 	return ids
 }
 
-// signToken signs claims as the issuer does, with method and key, naming kid.
-func signToken(tb testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
-	tb.Helper()
-	t := jwt.NewWithClaims(method, claims)
-	if kid != "" {
-		t.Header["kid"] = kid
-	}
-	s, err := t.SignedString(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-// userClaims are the claims the server would issue to userID now, with
-// changes applied (a nil value deletes a claim).
-func userClaims(userID int64, changes map[string]any) jwt.MapClaims {
-	now := time.Now()
-	c := jwt.MapClaims{
-		"sub": strconv.FormatInt(userID, 10), "role": "user", "iss": tokenIssuer,
-		"iat": now.Unix(), "exp": now.Add(15 * time.Minute).Unix(), "jti": rand.Text(),
-	}
-	for k, v := range changes {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
-}
-
 // mustSigningKey reads the key the server signs with from its data dir.
 func mustSigningKey(tb testing.TB, m *Main) ed25519.PrivateKey {
 	tb.Helper()
@@ -313,12 +282,15 @@ func TestTokenAttacks(t *testing.T) {
 	}
 	hour := int64(time.Hour / time.Second)
 	now := time.Now().Unix()
+	claims := func(userID int64, changes map[string]any) jwt.MapClaims {
+		return authtest.Claims(userID, tokenIssuer, changes)
+	}
 
 	// The controls prove that a token made the way the cases below make
 	// theirs works, so each case fails for the one thing it changes.
 	for name, tok := range map[string]string{
 		"issued token":      victim.token,
-		"hand-signed token": signToken(t, jwt.SigningMethodEdDSA, key, kid, userClaims(victim.id, nil)),
+		"hand-signed token": authtest.MustSign(t, jwt.SigningMethodEdDSA, key, kid, claims(victim.id, nil)),
 	} {
 		t.Run("control/"+name, func(t *testing.T) {
 			wantStatus(t, c.call("GET", "/v1/me", tok, ""), 200)
@@ -331,17 +303,17 @@ func TestTokenAttacks(t *testing.T) {
 		name          string
 		authorization string
 	}{
-		{"signed by another key", "Bearer " + signToken(t, jwt.SigningMethodEdDSA, otherKey, kid, userClaims(victim.id, nil))},
+		{"signed by another key", "Bearer " + authtest.MustSign(t, jwt.SigningMethodEdDSA, otherKey, kid, claims(victim.id, nil))},
 		{"signature of another token", "Bearer " + parts[0] + "." + parts[1] + "." + strings.Split(gone.token, ".")[2]},
-		{"alg none", "Bearer " + signToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, userClaims(victim.id, nil))},
-		{"alg none, signature kept", "Bearer " + strings.Split(signToken(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, userClaims(victim.id, nil)), ".")[0] + "." + parts[1] + "." + parts[2]},
-		{"HS256 keyed with the public key", "Bearer " + signToken(t, jwt.SigningMethodHS256, []byte(pub), kid, userClaims(victim.id, nil))},
-		{"HS256 keyed with the public key PEM", "Bearer " + signToken(t, jwt.SigningMethodHS256, pubPEM, kid, userClaims(victim.id, nil))},
-		{"expired", "Bearer " + signToken(t, jwt.SigningMethodEdDSA, key, kid, userClaims(victim.id, map[string]any{"iat": now - 2*hour, "exp": now - hour}))},
-		{"no expiry", "Bearer " + signToken(t, jwt.SigningMethodEdDSA, key, kid, userClaims(victim.id, map[string]any{"exp": nil}))},
-		{"wrong issuer", "Bearer " + signToken(t, jwt.SigningMethodEdDSA, key, kid, userClaims(victim.id, map[string]any{"iss": "someone-else"}))},
+		{"alg none", "Bearer " + authtest.MustSign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, claims(victim.id, nil))},
+		{"alg none, signature kept", "Bearer " + strings.Split(authtest.MustSign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, claims(victim.id, nil)), ".")[0] + "." + parts[1] + "." + parts[2]},
+		{"HS256 keyed with the public key", "Bearer " + authtest.MustSign(t, jwt.SigningMethodHS256, []byte(pub), kid, claims(victim.id, nil))},
+		{"HS256 keyed with the public key PEM", "Bearer " + authtest.MustSign(t, jwt.SigningMethodHS256, pubPEM, kid, claims(victim.id, nil))},
+		{"expired", "Bearer " + authtest.MustSign(t, jwt.SigningMethodEdDSA, key, kid, claims(victim.id, map[string]any{"iat": now - 2*hour, "exp": now - hour}))},
+		{"no expiry", "Bearer " + authtest.MustSign(t, jwt.SigningMethodEdDSA, key, kid, claims(victim.id, map[string]any{"exp": nil}))},
+		{"wrong issuer", "Bearer " + authtest.MustSign(t, jwt.SigningMethodEdDSA, key, kid, claims(victim.id, map[string]any{"iss": "someone-else"}))},
 		{"deleted user", "Bearer " + gone.token},
-		{"user that never existed", "Bearer " + signToken(t, jwt.SigningMethodEdDSA, key, kid, userClaims(999999, nil))},
+		{"user that never existed", "Bearer " + authtest.MustSign(t, jwt.SigningMethodEdDSA, key, kid, claims(999999, nil))},
 		{"garbage", "Bearer garbage"},
 		{"garbage in three parts", "Bearer a.b.c"},
 		{"bytes that are not text", "Bearer \xff\xfe\xfd"},

@@ -246,7 +246,7 @@ func (m *Main) openKeywords(relay *catalog.Relay) *keyword.Index {
 // items fresh and fill the ledger of everyone's feedback, which ranks cold
 // starts and feeds the collaborative model, whose hybrid index lives in a
 // vector store of this process's own under the data dir.
-func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors recs.ProfileStore, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) error {
+func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors recs.VectorStore, search *recs.Service, tastes recs.Tastes, requireUser fiber.Handler) error {
 	ledger := recs.NewLedger()
 	profiles := recs.NewProfiles(vectors, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error {
@@ -398,7 +398,7 @@ const jobAttempts = 5
 type vectorStore interface {
 	embed.CollectionStore
 	embed.VectorWriter
-	recs.ProfileStore
+	recs.VectorStore
 }
 
 func (m *Main) openVectors(ctx context.Context, checks map[string]func(context.Context) error) (vectorStore, error) {

@@ -15,6 +15,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/auth"
+	"mediarec/internal/auth/authtest"
 )
 
 const testIssuer = "mediarec-users"
@@ -29,48 +30,11 @@ func MustKey(tb testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	return pub, priv
 }
 
-// validClaims returns the claims the issuer would write, as a map so a case
-// can drop or change any of them.
-func validClaims() jwt.MapClaims {
-	now := time.Now()
-	return jwt.MapClaims{
-		"sub":  "42",
-		"role": "user",
-		"iss":  testIssuer,
-		"iat":  now.Unix(),
-		"exp":  now.Add(15 * time.Minute).Unix(),
-		"jti":  "test",
-	}
-}
+// validClaims returns the claims the issuer would write for user 42.
+func validClaims() jwt.MapClaims { return authtest.Claims(42, testIssuer, nil) }
 
-// with returns a copy of validClaims with the given changes; a nil value
-// deletes the claim.
-func with(changes map[string]any) jwt.MapClaims {
-	c := validClaims()
-	for k, v := range changes {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
-}
-
-// MustSign signs claims with method and key through the library, setting kid
-// to the id of pub (an attacker can read it from any real token).
-func MustSign(tb testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
-	tb.Helper()
-	t := jwt.NewWithClaims(method, claims)
-	if kid != "" {
-		t.Header["kid"] = kid
-	}
-	s, err := t.SignedString(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
+// with returns validClaims with changes; a nil value deletes the claim.
+func with(changes map[string]any) jwt.MapClaims { return authtest.Claims(42, testIssuer, changes) }
 
 // rawToken builds a token by hand, for headers the library refuses to sign.
 func rawToken(tb testing.TB, header map[string]any, claims jwt.MapClaims, sig string) string {
@@ -148,21 +112,21 @@ func TestVerifier_Verify(t *testing.T) {
 			want: &auth.Claims{UserID: 7, Role: mediarec.RoleAdmin, ExpiresAt: adminExp}},
 		// The control proves the hand-built cases below fail for the one
 		// thing they change, not for how the test builds tokens.
-		{name: "hand-signed control", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, control),
+		{name: "hand-signed control", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, control),
 			want: &auth.Claims{UserID: 42, Role: mediarec.RoleUser, ExpiresAt: time.Unix(control["exp"].(int64), 0)}},
-		{name: "expired within leeway", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, nearlyExpired),
+		{name: "expired within leeway", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, nearlyExpired),
 			want: &auth.Claims{UserID: 42, Role: mediarec.RoleUser, ExpiresAt: time.Unix(nearlyExpired["exp"].(int64), 0)}},
 
 		// Time.
-		{name: "expired", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
+		{name: "expired", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
 			with(map[string]any{"iat": time.Now().Add(-2 * hour).Unix(), "exp": time.Now().Add(-hour).Unix()}))},
-		{name: "expired just past leeway", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
+		{name: "expired just past leeway", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
 			with(map[string]any{"exp": time.Now().Add(-auth.Leeway - 5*time.Second).Unix()}))},
-		{name: "missing exp", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"exp": nil}))},
-		{name: "exp not a number", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"exp": "tomorrow"}))},
-		{name: "iat far in future", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
+		{name: "missing exp", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"exp": nil}))},
+		{name: "exp not a number", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"exp": "tomorrow"}))},
+		{name: "iat far in future", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
 			with(map[string]any{"iat": time.Now().Add(hour).Unix(), "exp": time.Now().Add(2 * hour).Unix()}))},
-		{name: "nbf far in future", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
+		{name: "nbf far in future", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid,
 			with(map[string]any{"nbf": time.Now().Add(hour).Unix()}))},
 
 		// Signature.
@@ -170,36 +134,36 @@ func TestVerifier_Verify(t *testing.T) {
 		{name: "payload byte flipped", token: flip(userToken, 1)},
 		{name: "role changed to admin, old signature", token: privilegeEscalation},
 		{name: "signature removed", token: parts[0] + "." + parts[1] + "."},
-		{name: "signed by another key, our kid", token: MustSign(t, jwt.SigningMethodEdDSA, otherPriv, kid, validClaims())},
-		{name: "signed by another key, its kid", token: MustSign(t, jwt.SigningMethodEdDSA, otherPriv, auth.KeyID(otherPub), validClaims())},
-		{name: "missing kid", token: MustSign(t, jwt.SigningMethodEdDSA, priv, "", validClaims())},
-		{name: "unknown kid", token: MustSign(t, jwt.SigningMethodEdDSA, priv, "nope", validClaims())},
+		{name: "signed by another key, our kid", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, otherPriv, kid, validClaims())},
+		{name: "signed by another key, its kid", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, otherPriv, auth.KeyID(otherPub), validClaims())},
+		{name: "missing kid", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, "", validClaims())},
+		{name: "unknown kid", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, "nope", validClaims())},
 
 		// Algorithm.
 		{name: "alg none", token: rawToken(t, map[string]any{"alg": "none", "typ": "JWT"}, validClaims(), "")},
 		{name: "alg none with kid", token: rawToken(t, map[string]any{"alg": "none", "typ": "JWT", "kid": kid}, validClaims(), "")},
 		{name: "alg None", token: rawToken(t, map[string]any{"alg": "None", "typ": "JWT", "kid": kid}, validClaims(), "")},
 		{name: "alg missing", token: rawToken(t, map[string]any{"typ": "JWT", "kid": kid}, validClaims(), "")},
-		{name: "HS256 keyed with raw public key", token: MustSign(t, jwt.SigningMethodHS256, []byte(pub), kid, validClaims())},
-		{name: "HS256 keyed with public key PEM", token: MustSign(t, jwt.SigningMethodHS256, pubPEM, kid, validClaims())},
+		{name: "HS256 keyed with raw public key", token: authtest.MustSign(t, jwt.SigningMethodHS256, []byte(pub), kid, validClaims())},
+		{name: "HS256 keyed with public key PEM", token: authtest.MustSign(t, jwt.SigningMethodHS256, pubPEM, kid, validClaims())},
 		{name: "RS256 header, garbage signature", token: rawToken(t, map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid},
 			validClaims(), base64.RawURLEncoding.EncodeToString([]byte("garbage")))},
 		{name: "EdDSA header, all-zero signature", token: rawToken(t, map[string]any{"alg": "EdDSA", "kid": kid},
 			validClaims(), base64.RawURLEncoding.EncodeToString(make([]byte, ed25519.SignatureSize)))},
 
 		// Claims.
-		{name: "wrong issuer", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"iss": "evil"}))},
-		{name: "missing issuer", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"iss": nil}))},
-		{name: "sub not a number", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "alice"}))},
-		{name: "sub missing", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": nil}))},
-		{name: "sub zero", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "0"}))},
-		{name: "sub negative", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "-42"}))},
-		{name: "sub non-canonical", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "+042"}))},
-		{name: "sub overflows int64", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "9223372036854775808"}))},
-		{name: "sub as JSON number", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": 42}))},
-		{name: "unknown role", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"role": "root"}))},
-		{name: "role in other case", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"role": "Admin"}))},
-		{name: "role missing", token: MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"role": nil}))},
+		{name: "wrong issuer", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"iss": "evil"}))},
+		{name: "missing issuer", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"iss": nil}))},
+		{name: "sub not a number", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "alice"}))},
+		{name: "sub missing", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": nil}))},
+		{name: "sub zero", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "0"}))},
+		{name: "sub negative", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "-42"}))},
+		{name: "sub non-canonical", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "+042"}))},
+		{name: "sub overflows int64", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": "9223372036854775808"}))},
+		{name: "sub as JSON number", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"sub": 42}))},
+		{name: "unknown role", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"role": "root"}))},
+		{name: "role in other case", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"role": "Admin"}))},
+		{name: "role missing", token: authtest.MustSign(t, jwt.SigningMethodEdDSA, priv, kid, with(map[string]any{"role": nil}))},
 
 		// Shape.
 		{name: "empty string", token: ""},

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"mediarec/internal/linalg"
 )
 
 // Hashing is the local model before the first fit: signed feature hashing
@@ -77,7 +79,7 @@ func (h *Hashing) embed(text string, sc *hashingScratch) []float32 {
 		for j < len(sc.hashes) && sc.hashes[j] == sc.hashes[i] {
 			j++
 		}
-		hv := mix64(sc.hashes[i])
+		hv := linalg.Mix64(sc.hashes[i]) // FNV leaves the top bit, the sign, poorly mixed for short terms
 		w := float32(1 + math.Log(float64(j-i)))
 		if hv>>63 == 1 { // the sign bit is independent of the bucket (low bits)
 			w = -w
@@ -104,16 +106,6 @@ func fnvString(h uint64, s string) uint64 {
 		h *= fnvPrime
 	}
 	return h
-}
-
-// mix64 is the splitmix64 finaliser: FNV leaves the top bit, used as the
-// sign, poorly mixed for short terms.
-func mix64(h uint64) uint64 {
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	return h ^ h>>31
 }
 
 // bigramHash hashes a+" "+b, the same string the LSA vocabulary stores.

@@ -223,7 +223,7 @@ func Gaussian(n int, seed uint64) []float64 {
 	state := seed
 	uniform := func() float64 {
 		state += 0x9e3779b97f4a7c15
-		return (float64(splitmix64(state)>>11) + 0.5) / (1 << 53)
+		return (float64(Mix64(state)>>11) + 0.5) / (1 << 53)
 	}
 	for i := 0; i < n; i += 2 {
 		rad := math.Sqrt(-2 * math.Log(uniform()))
@@ -236,9 +236,9 @@ func Gaussian(n int, seed uint64) []float64 {
 	return out
 }
 
-// splitmix64 is the splitmix64 finaliser: it turns a Weyl sequence into
-// well-mixed 64-bit outputs.
-func splitmix64(h uint64) uint64 {
+// Mix64 is the splitmix64 finaliser: it turns a Weyl sequence (or a weak
+// hash) into well-mixed 64-bit outputs.
+func Mix64(h uint64) uint64 {
 	h ^= h >> 30
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 27

@@ -10,19 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mediarec"
 	"mediarec/internal/collab"
 	"mediarec/internal/linalg"
 )
-
-// HybridStore is the private vector store of the hybrid index: one
-// process writes it and reads it.
-type HybridStore interface {
-	Vectors
-	CreateCollection(ctx context.Context, name string, dim int) error
-	DeleteCollection(ctx context.Context, name string) error
-	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
-}
 
 // Hybrid keeps the collaborative model fitted on the ledger and an index of
 // the hybrid vectors (content and collaborative factors, see package
@@ -32,8 +22,8 @@ type HybridStore interface {
 // index until the new one is complete.
 type Hybrid struct {
 	live   Live
-	source Vectors // the content vectors
-	store  HybridStore
+	source Vectors     // the content vectors
+	store  VectorStore // private: this process writes and reads it
 	ledger *Ledger
 	opts   collab.Options
 	log    *slog.Logger
@@ -53,7 +43,7 @@ type hybridIndex struct {
 
 // NewHybrid returns a hybrid reading content vectors from source and
 // keeping its index in store, which it owns.
-func NewHybrid(live Live, source Vectors, store HybridStore, ledger *Ledger, opts collab.Options, log *slog.Logger) *Hybrid {
+func NewHybrid(live Live, source Vectors, store VectorStore, ledger *Ledger, opts collab.Options, log *slog.Logger) *Hybrid {
 	return &Hybrid{live: live, source: source, store: store, ledger: ledger, opts: opts, log: log}
 }
 

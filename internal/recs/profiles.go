@@ -14,16 +14,6 @@ import (
 	"mediarec/internal/embed"
 )
 
-// ProfileStore is the vector store the item vectors live in, as the
-// profiles use it.
-type ProfileStore interface {
-	Vectors
-	CreateCollection(ctx context.Context, name string, dim int) error
-	DeleteCollection(ctx context.Context, name string) error
-	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
-	Delete(ctx context.Context, collection string, ids []int64) error
-}
-
 // ProfileCollection names the collection of the profiles built on the
 // content collection coll: a profile lives in the space of the items it was
 // built from, so each generation has its own.
@@ -38,7 +28,7 @@ func ProfileCollection(coll string) string { return "profiles_" + coll }
 // been followed, the request computes the profile itself, so a like
 // changes the very next answer.
 type Profiles struct {
-	store ProfileStore
+	store VectorStore // the items' store
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -48,7 +38,7 @@ type Profiles struct {
 }
 
 // NewProfiles returns profiles kept in store.
-func NewProfiles(store ProfileStore, log *slog.Logger) *Profiles {
+func NewProfiles(store VectorStore, log *slog.Logger) *Profiles {
 	return &Profiles{store: store, log: log, pending: map[int64]bool{}, known: map[int64]bool{}, wake: make(chan struct{}, 1)}
 }
 

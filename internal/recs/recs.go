@@ -26,6 +26,17 @@ type Vectors interface {
 	Get(ctx context.Context, collection string, ids []int64) ([]mediarec.VectorPoint, error)
 }
 
+// VectorStore is a vector store that recs also writes: the private store
+// of the hybrid index, and the shared one where profiles live beside the
+// items.
+type VectorStore interface {
+	Vectors
+	CreateCollection(ctx context.Context, name string, dim int) error
+	DeleteCollection(ctx context.Context, name string) error
+	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
+	Delete(ctx context.Context, collection string, ids []int64) error
+}
+
 // Items is what recs needs of the catalog.
 type Items interface {
 	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
