@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,9 +73,18 @@ type response struct {
 // as is (nothing when empty).
 func (c *apiClient) do(method, path, authorization, body string) response {
 	c.tb.Helper()
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	r, err := c.try(method, path, authorization, body)
 	if err != nil {
 		c.tb.Fatal(err)
+	}
+	return r
+}
+
+// try is do that returns the transport's error.
+func (c *apiClient) try(method, path, authorization, body string) (response, error) {
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		return response{}, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -84,17 +94,17 @@ func (c *apiClient) do(method, path, authorization, body string) response {
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		c.tb.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		c.tb.Fatal(err)
+		return response{}, err
 	}
 	if c.seen != nil {
 		*c.seen = append(*c.seen, string(data))
 	}
-	return response{status: res.StatusCode, header: res.Header, body: data}
+	return response{status: res.StatusCode, header: res.Header, body: data}, nil
 }
 
 // call sends a request with a bearer token (none when empty).
@@ -344,9 +354,19 @@ func TestTokenAttacks(t *testing.T) {
 	}
 	// A header past the server's 4 KB read buffer never reaches the
 	// routes: the server refuses the request itself, still as a problem.
+	// It answers and closes before the rest of the header has arrived, so
+	// the client may meet a reset instead of the answer: refused all the
+	// same.
 	t.Run("token of 8 KB", func(t *testing.T) {
+		big := newClient(t, m.URL())
 		for _, rt := range routes {
-			wantProblem(t, c.do(rt.method, rt.path, "Bearer "+strings.Repeat("A", 8<<10), rt.body), 431, "")
+			r, err := big.try(rt.method, rt.path, "Bearer "+strings.Repeat("A", 8<<10), rt.body)
+			if errors.Is(err, syscall.ECONNRESET) {
+				continue
+			} else if err != nil {
+				t.Fatalf("%s %s: %v", rt.method, rt.path, err)
+			}
+			wantProblem(t, r, 431, "")
 		}
 	})
 	// None of the attacks changed the victim's profile.
