@@ -106,3 +106,29 @@ type OutboxEvent struct {
 	Subject string
 	Payload []byte
 }
+
+// SubjectCatalogItems prefixes the subjects of CatalogItemEvent: one subject
+// per item, ItemSubject(id). Like the users' events, each carries the item's
+// full current state and the bus keeps only the latest of each subject, so
+// the stream is the current catalog: a service that reads it from the start
+// builds its own copy (a read model) and keeps it current.
+const SubjectCatalogItems = "catalog.items.v1"
+
+// ItemSubject is the subject of an item's change events.
+func ItemSubject(id int64) string {
+	return SubjectCatalogItems + "." + strconv.FormatInt(id, 10)
+}
+
+// CatalogEventSchemaVersion is the SchemaVersion of the catalog's events.
+const CatalogEventSchemaVersion = 1
+
+// CatalogItemEvent says that an item is now Item (at Version), or that it
+// was deleted (Deleted, Item nil).
+type CatalogItemEvent struct {
+	SchemaVersion int       `json:"schema_version"`
+	ItemID        int64     `json:"item_id"`
+	Version       int       `json:"version"`
+	Deleted       bool      `json:"deleted,omitempty"`
+	Item          *Item     `json:"item,omitempty"`
+	OccurredAt    time.Time `json:"occurred_at"`
+}

@@ -250,24 +250,24 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 	ledger := recs.NewLedger()
 	profiles := recs.NewProfiles(vectors, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error {
-		return bus.Follow(ctx, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback, func(data []byte) {
+		return bus.Follow(ctx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserFeedback}, func(msg natsbus.Followed) {
 			var ev mediarec.UserFeedbackEvent
-			if err := json.Unmarshal(data, &ev); err != nil {
+			if err := json.Unmarshal(msg.Data, &ev); err != nil {
 				m.Log.Warn("undecodable feedback event", "error", err)
 				return
 			}
 			ledger.Observe(ev)
 			profiles.Touch(ev.UserID)
-		})
+		}, nil)
 	}, func(ctx context.Context) error {
-		return bus.Follow(ctx, natsbus.StreamUserEvents, mediarec.SubjectUserPreferences, func(data []byte) {
+		return bus.Follow(ctx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserPreferences}, func(msg natsbus.Followed) {
 			var ev mediarec.UserPreferencesEvent
-			if err := json.Unmarshal(data, &ev); err != nil {
+			if err := json.Unmarshal(msg.Data, &ev); err != nil {
 				m.Log.Warn("undecodable preferences event", "error", err)
 				return
 			}
 			profiles.Touch(ev.UserID)
-		})
+		}, nil)
 	})
 	dir := filepath.Join(m.Config.DataDir, "hybrid")
 	if err := os.RemoveAll(dir); err != nil { // rebuilt from the ledger at every start

@@ -3,6 +3,7 @@ package natsbus
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -126,16 +127,37 @@ func redeliveryDelay(msg jetstream.Msg) time.Duration {
 	return min(time.Second<<min(delivered(msg)-1, 5), 30*time.Second)
 }
 
-// Follow reads every message on the subjects under prefix (prefix.>) of
-// stream, from the oldest kept, and hands each to fn until ctx ends. Unlike Consume, every process that
-// follows sees every message: it is how a replica builds its own view of a
-// stream. The ordered consumer recreates itself after a server outage.
-func (b *Bus) Follow(ctx context.Context, stream, prefix string, fn func(data []byte)) error {
-	cons, err := b.js.OrderedConsumer(ctx, b.pre+stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{b.pre + prefix + ".>"},
-	})
+// Followed is one message a follower reads: its subject (without the
+// namespace), its data, and its sequence number in the stream.
+type Followed struct {
+	Subject string
+	Data    []byte
+	Seq     uint64
+}
+
+// Follow reads every message on the subjects under the prefixes (prefix.>)
+// of stream, from the oldest kept, and hands each to fn until ctx ends.
+// Unlike Consume, every process that follows sees every message: it is how
+// a replica builds its own view of a stream. caughtUp, when not nil, is
+// called once, after fn has been handed every message the stream held when
+// Follow started: a replica is ready from then on. The ordered consumer
+// recreates itself after a server outage.
+func (b *Bus) Follow(ctx context.Context, stream string, prefixes []string, fn func(Followed), caughtUp func()) error {
+	filters := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		filters[i] = b.pre + p + ".>"
+	}
+	cons, err := b.js.OrderedConsumer(ctx, b.pre+stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
 	if err != nil {
 		return fmt.Errorf("follow %s: %w", stream, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", stream, err)
+	}
+	if info.NumPending == 0 && caughtUp != nil {
+		caughtUp()
+		caughtUp = nil
 	}
 	it, err := cons.Messages()
 	if err != nil {
@@ -152,6 +174,19 @@ func (b *Bus) Follow(ctx context.Context, stream, prefix string, fn func(data []
 			sleep(ctx, time.Second)
 			continue
 		}
-		fn(m.Data())
+		md, err := m.Metadata()
+		if err != nil {
+			b.log.Warn("follow: message without metadata", "stream", stream, "error", err)
+			continue
+		}
+		fn(Followed{Subject: strings.TrimPrefix(m.Subject(), b.pre), Data: m.Data(), Seq: md.Sequence.Stream})
+		if md.NumPending == 0 && caughtUp != nil {
+			caughtUp()
+			caughtUp = nil
+		}
 	}
 }
+
+// Connected reports whether the bus is connected to its server now: a
+// reader of followed state can tell that it may be stale.
+func (b *Bus) Connected() bool { return b.nc.IsConnected() }

@@ -23,6 +23,7 @@ const (
 	StreamEmbedJobs    = "EMBED_JOBS"
 	StreamEmbedResults = "EMBED_RESULTS"
 	StreamUserEvents   = "USER_EVENTS"
+	StreamCatalogItems = "CATALOG_ITEMS"
 )
 
 // streams: the job and result streams are work queues, so a message is gone
@@ -37,6 +38,13 @@ var streams = map[string]jetstream.StreamConfig{
 	StreamEmbedResults: {Subjects: []string{mediarec.SubjectEmbedResults}, Retention: jetstream.WorkQueuePolicy},
 	StreamUserEvents: {
 		Subjects:          []string{mediarec.SubjectUserFeedback + ".>", mediarec.SubjectUserPreferences + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		MaxMsgsPerSubject: 1,
+	},
+	// The catalog's item events, compacted the same way: the current
+	// catalog, one message per item (a deleted item's tombstone included).
+	StreamCatalogItems: {
+		Subjects:          []string{mediarec.SubjectCatalogItems + ".>"},
 		Retention:         jetstream.LimitsPolicy,
 		MaxMsgsPerSubject: 1,
 	},

@@ -210,11 +210,11 @@ func TestFollowSeesEverything(t *testing.T) {
 			for i := range followers {
 				f := &followers[i]
 				wg.Go(func() {
-					if err := b.Follow(runCtx, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback, func(data []byte) {
+					if err := b.Follow(runCtx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserFeedback}, func(m natsbus.Followed) {
 						f.mu.Lock()
 						defer f.mu.Unlock()
-						f.seen = append(f.seen, string(data))
-					}); err != nil {
+						f.seen = append(f.seen, string(m.Data))
+					}, nil); err != nil {
 						t.Errorf("follow: %v", err)
 					}
 				})
