@@ -250,7 +250,7 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 	ledger := recs.NewLedger()
 	profiles := recs.NewProfiles(vectors, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error {
-		return bus.Follow(ctx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserFeedback}, func(msg natsbus.Followed) {
+		return bus.Follow(ctx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserFeedback + ".>"}, func(msg natsbus.Followed) {
 			var ev mediarec.UserFeedbackEvent
 			if err := json.Unmarshal(msg.Data, &ev); err != nil {
 				m.Log.Warn("undecodable feedback event", "error", err)
@@ -260,7 +260,7 @@ func (m *Main) openRecommendations(bus *natsbus.Bus, live recs.Live, vectors rec
 			profiles.Touch(ev.UserID)
 		}, nil)
 	}, func(ctx context.Context) error {
-		return bus.Follow(ctx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserPreferences}, func(msg natsbus.Followed) {
+		return bus.Follow(ctx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserPreferences + ".>"}, func(msg natsbus.Followed) {
 			var ev mediarec.UserPreferencesEvent
 			if err := json.Unmarshal(msg.Data, &ev); err != nil {
 				m.Log.Warn("undecodable preferences event", "error", err)

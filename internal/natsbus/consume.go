@@ -128,24 +128,27 @@ func redeliveryDelay(msg jetstream.Msg) time.Duration {
 }
 
 // Followed is one message a follower reads: its subject (without the
-// namespace), its data, and its sequence number in the stream.
+// namespace), its data, its sequence number in the stream, and how many
+// messages of the follower's subjects the stream holds after it (0: the
+// follower is at the end, for now), so a reader can apply in batches.
 type Followed struct {
 	Subject string
 	Data    []byte
 	Seq     uint64
+	Pending uint64
 }
 
-// Follow reads every message on the subjects under the prefixes (prefix.>)
-// of stream, from the oldest kept, and hands each to fn until ctx ends.
+// Follow reads every message on the subjects (which may hold wildcards,
+// "user.feedback.v1.>") of stream, from the oldest kept, and hands each to fn until ctx ends.
 // Unlike Consume, every process that follows sees every message: it is how
 // a replica builds its own view of a stream. caughtUp, when not nil, is
 // called once, after fn has been handed every message the stream held when
 // Follow started: a replica is ready from then on. The ordered consumer
 // recreates itself after a server outage.
-func (b *Bus) Follow(ctx context.Context, stream string, prefixes []string, fn func(Followed), caughtUp func()) error {
-	filters := make([]string, len(prefixes))
-	for i, p := range prefixes {
-		filters[i] = b.pre + p + ".>"
+func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn func(Followed), caughtUp func()) error {
+	filters := make([]string, len(subjects))
+	for i, s := range subjects {
+		filters[i] = b.pre + s
 	}
 	cons, err := b.js.OrderedConsumer(ctx, b.pre+stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
 	if err != nil {
@@ -179,7 +182,7 @@ func (b *Bus) Follow(ctx context.Context, stream string, prefixes []string, fn f
 			b.log.Warn("follow: message without metadata", "stream", stream, "error", err)
 			continue
 		}
-		fn(Followed{Subject: strings.TrimPrefix(m.Subject(), b.pre), Data: m.Data(), Seq: md.Sequence.Stream})
+		fn(Followed{Subject: strings.TrimPrefix(m.Subject(), b.pre), Data: m.Data(), Seq: md.Sequence.Stream, Pending: md.NumPending})
 		if md.NumPending == 0 && caughtUp != nil {
 			caughtUp()
 			caughtUp = nil

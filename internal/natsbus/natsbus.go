@@ -24,7 +24,13 @@ const (
 	StreamEmbedResults = "EMBED_RESULTS"
 	StreamUserEvents   = "USER_EVENTS"
 	StreamCatalogItems = "CATALOG_ITEMS"
+	StreamVectors      = "VECTORS"
 )
+
+// SubjectVectors prefixes the subjects of the vector log (see Log): the
+// vector store of a deployment without Qdrant, replicated to every process
+// that reads it.
+const SubjectVectors = "vectors.v1"
 
 // streams: the job and result streams are work queues, so a message is gone
 // once a consumer acks it. User events are a compacted log: one subject per
@@ -45,6 +51,13 @@ var streams = map[string]jetstream.StreamConfig{
 	// catalog, one message per item (a deleted item's tombstone included).
 	StreamCatalogItems: {
 		Subjects:          []string{mediarec.SubjectCatalogItems + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		MaxMsgsPerSubject: 1,
+	},
+	// The vector log: one subject per point, collection and alias, the
+	// latest message of each kept.
+	StreamVectors: {
+		Subjects:          []string{SubjectVectors + ".>"},
 		Retention:         jetstream.LimitsPolicy,
 		MaxMsgsPerSubject: 1,
 	},
