@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"mediarec"
 	"mediarec/internal/outbox"
@@ -27,29 +28,28 @@ type Generations interface {
 // relayBatch bounds one pass of the relay.
 const relayBatch = 500
 
-// Relay publishes the outbox to the bus as embed jobs: every item change
-// the store recorded, with the item's current content, and deletes entries
-// only once the bus has them. While the bus is away entries wait in the
-// outbox, so no change is lost.
+// Relay publishes the outbox to the bus: for every item change the store
+// recorded, the item's event on catalog.items.v1 (how other services keep
+// their copy of the catalog) and its embed jobs, each with the item's
+// current content; it deletes entries only once the bus has them. While
+// the bus is away entries wait in the outbox, so no change is lost.
+//
+// Delivery is at least once, and an event says how the item is when it is
+// relayed, not how it was when the change was written: an update relayed
+// after the item was deleted announces the deletion, and the delete's own
+// entry announces it again. Consumers overwrite, so repeats change nothing.
 type Relay struct {
 	*outbox.Poller
-	store    ChangeStore
-	pub      Publisher
-	gens     Generations
-	onChange func(items []*mediarec.Item, deleted []int64)
-}
-
-// OnChange has fn called, after each relayed batch, with the items that
-// changed (as they are now) and the ids of those deleted: how an index in
-// the same process follows the catalog. Call it before Run.
-func (r *Relay) OnChange(fn func(items []*mediarec.Item, deleted []int64)) {
-	r.onChange = fn
+	store ChangeStore
+	pub   Publisher
+	gens  Generations
+	now   func() time.Time
 }
 
 // NewRelay returns a relay from store to pub; Run it, and Notify it after
 // writes.
 func NewRelay(store ChangeStore, pub Publisher, gens Generations, log *slog.Logger) *Relay {
-	r := &Relay{store: store, pub: pub, gens: gens}
+	r := &Relay{store: store, pub: pub, gens: gens, now: time.Now}
 	r.Poller = outbox.NewPoller(func(ctx context.Context) (bool, error) {
 		n, err := r.relayOnce(ctx)
 		return n < relayBatch, err
@@ -83,6 +83,11 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	}
 	seqs := make([]int64, 0, len(changes))
 	for _, c := range changes {
+		if c.Collection == "" { // an item change, not a re-embedding entry
+			if err := r.publishEvent(ctx, c, byID[c.ItemID]); err != nil {
+				return 0, errors.Join(err, r.store.DeleteChanges(ctx, seqs))
+			}
+		}
 		for _, gen := range destinations(c, state) {
 			data, err := json.Marshal(jobFor(c, byID[c.ItemID], gen))
 			if err != nil {
@@ -100,30 +105,28 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	if err := r.store.DeleteChanges(ctx, seqs); err != nil {
 		return 0, err
 	}
-	if r.onChange != nil {
-		r.reportChanges(changes, byID)
-	}
 	return len(changes), nil
 }
 
-// reportChanges hands item changes (not re-embedding entries) to
-// onChange, each item once, as it is now: changed, or gone.
-func (r *Relay) reportChanges(changes []mediarec.ItemChange, byID map[int64]*mediarec.Item) {
-	var changed []*mediarec.Item
-	var deleted []int64
-	seen := make(map[int64]bool, len(changes))
-	for _, c := range changes {
-		if c.Collection != "" || seen[c.ItemID] {
-			continue
-		}
-		seen[c.ItemID] = true
-		if it, ok := byID[c.ItemID]; ok {
-			changed = append(changed, it)
-		} else {
-			deleted = append(deleted, c.ItemID)
-		}
+// publishEvent announces an item change: the item as it is now, or its
+// deletion when it is gone (item nil).
+func (r *Relay) publishEvent(ctx context.Context, c mediarec.ItemChange, item *mediarec.Item) error {
+	ev := mediarec.CatalogItemEvent{
+		SchemaVersion: mediarec.CatalogEventSchemaVersion, ItemID: c.ItemID, Version: c.Version,
+		Deleted: true, OccurredAt: r.now().UTC(),
 	}
-	r.onChange(changed, deleted)
+	if item != nil {
+		ev.Version, ev.Deleted, ev.Item = item.Version, false, item
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event of item %d: %w", c.ItemID, err)
+	}
+	msgID := "item-" + strconv.FormatInt(c.Seq, 10)
+	if err := r.pub.Publish(ctx, mediarec.ItemSubject(c.ItemID), msgID, data); err != nil {
+		return fmt.Errorf("publish event of item %d: %w", c.ItemID, err)
+	}
+	return nil
 }
 
 // destinations are the generations a change must reach: an item change

@@ -14,20 +14,31 @@ import (
 	"mediarec/internal/users"
 )
 
-// fakeBus records what is published and fails while down is set.
+// fakeBus records what is published and fails while down is set. Like
+// JetStream's duplicate window, it acknowledges a message id it already has
+// without storing it again: the relay publishes at least once (an entry
+// whose deletion failed is published again, under the same id), and the
+// bus makes that exactly once.
 type fakeBus struct {
 	mu       sync.Mutex
 	down     bool
+	ids      map[string]bool
 	subjects []string
 }
 
-func (b *fakeBus) Publish(_ context.Context, subject, _ string, _ []byte) error {
+func (b *fakeBus) Publish(_ context.Context, subject, msgID string, _ []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.down {
 		return errors.New("bus away")
 	}
-	b.subjects = append(b.subjects, subject)
+	if b.ids == nil {
+		b.ids = map[string]bool{}
+	}
+	if !b.ids[msgID] {
+		b.ids[msgID] = true
+		b.subjects = append(b.subjects, subject)
+	}
 	return nil
 }
 
