@@ -8,10 +8,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mediarec"
+	"mediarec/internal/datatest"
 )
 
 func TestReadGoodbooksData(t *testing.T) {
-	dir := dataDir(t, "goodbooks-10k")
+	dir := datatest.Dir(t, datatest.Goodbooks)
 	recs := MustRead(t, "goodbooks", dir)
 	// Shelves that say nothing about the book; none may survive as a tag.
 	noise := []string{

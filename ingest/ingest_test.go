@@ -9,17 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// dataDir returns a real data set under ../../shared/data, skipping the test
-// when it is not there (the data sets are not part of the repository).
-func dataDir(tb testing.TB, name string) string {
-	tb.Helper()
-	dir := filepath.Join("..", "..", "shared", "data", name)
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("data set %s not found at %s: %v", name, dir, err)
-	}
-	return dir
-}
-
 // MustWriteFiles writes name → content files into a new temporary directory
 // and returns it.
 func MustWriteFiles(tb testing.TB, files map[string]string) string {

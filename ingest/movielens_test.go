@@ -9,13 +9,14 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mediarec"
+	"mediarec/internal/datatest"
 )
 
 // ignoreServerFields leaves out the fields only the server sets.
 var ignoreServerFields = cmpopts.IgnoreFields(mediarec.Item{}, "ID", "EmbeddingStatus", "CreatedAt", "UpdatedAt")
 
 func TestReadMovieLensData(t *testing.T) {
-	dir := dataDir(t, "movielens-ml-latest-small")
+	dir := datatest.Dir(t, datatest.MovieLens)
 	recs := MustRead(t, "movielens", dir)
 	byID := make(map[string]*mediarec.Item)
 	docs := 0

@@ -8,10 +8,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mediarec"
+	"mediarec/internal/datatest"
 )
 
 func TestReadPodcastsData(t *testing.T) {
-	dir := dataDir(t, "apple-podcasts-2019")
+	dir := datatest.Dir(t, datatest.Podcasts)
 	recs := MustRead(t, "podcasts", dir)
 	ids := make(map[string]bool)
 	var errs []Record

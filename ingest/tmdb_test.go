@@ -8,10 +8,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mediarec"
+	"mediarec/internal/datatest"
 )
 
 func TestReadTMDBData(t *testing.T) {
-	dir := dataDir(t, "tmdb-5000-movies")
+	dir := datatest.Dir(t, datatest.TMDB)
 	recs := MustRead(t, "tmdb", dir)
 	ids := make(map[string]bool)
 	docs := 0

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"mediarec/ingest"
+	"mediarec/internal/datatest"
 	"mediarec/internal/postgres/pgtest"
 )
 
@@ -14,9 +13,7 @@ import (
 // batch API into an empty catalog, per store. Reading the files is part of
 // each run, as it is for an operator.
 func BenchmarkIngestMovieLens(b *testing.B) {
-	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
-		b.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
-	}
+	movieLensDir := datatest.Dir(b, datatest.MovieLens)
 	for _, name := range []string{"sqlite", "postgres"} {
 		b.Run(name, func(b *testing.B) {
 			var items int

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"mediarec/ingest"
+	"mediarec/internal/datatest"
 	"mediarec/internal/natsbus/natstest"
 	"mediarec/internal/postgres/pgtest"
 )
@@ -28,9 +27,7 @@ type embeddingStats struct {
 }
 
 func TestEveryItemGetsEmbedded(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
-		t.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
-	}
+	movieLensDir := datatest.Dir(t, datatest.MovieLens)
 	setups := map[string]func(t *testing.T) map[string]string{
 		"embedded": func(t *testing.T) map[string]string { return nil },
 		"postgres and external NATS": func(t *testing.T) map[string]string {

@@ -20,8 +20,9 @@ Servers:
   demo           serve on a temporary data dir with the bundled demo catalog
   catalog        the catalog service alone
   users          the users service alone (needs CATALOG_URL)
-  embed-worker   an embedding worker alone (needs NATS_URL and QDRANT_URL)
-  recs, web      (not yet available in this version)
+  recs           the recommendation and search service alone (needs NATS_URL, USERS_URL)
+  embed-worker   an embedding worker alone (needs NATS_URL)
+  web            the UI, forwarding the API to the services (needs CATALOG_URL, USERS_URL, RECS_URL)
 
 Tools:
   ingest         bulk-load a catalog through the API
@@ -48,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve", "catalog", "users", "embed-worker":
+	case "serve", "catalog", "users", "recs", "embed-worker", "web":
 		return runServer(ctx, cmd, rest, getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, getenv, stdout, stderr)
@@ -62,9 +63,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "eval":
 		return runEval(ctx, rest, getenv, stdout, stderr)
-	case "recs", "web":
-		fmt.Fprintf(stderr, "mediarec %s: not yet available in this version\n", cmd)
-		return 2
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

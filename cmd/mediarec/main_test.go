@@ -6,16 +6,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"mediarec/internal/datatest"
 	"mediarec/internal/postgres/pgtest"
 )
-
-// movieLensDir is the real data set beside the repository.
-const movieLensDir = "../../../shared/data/movielens-ml-latest-small"
 
 // MustRunMain starts the all-in-one server on a free loopback port with the
 // given environment and stops it when the test ends.
@@ -163,9 +159,7 @@ func TestRunUsage(t *testing.T) {
 }
 
 func TestIngestMovieLens(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
-		t.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
-	}
+	movieLensDir := datatest.Dir(t, datatest.MovieLens)
 	for name, env := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			m := MustRunMain(t, env(t))

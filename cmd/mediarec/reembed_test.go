@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"mediarec/ingest"
+	"mediarec/internal/datatest"
 	"mediarec/internal/natsbus/natstest"
 )
 
@@ -39,9 +38,7 @@ func embeddingOf(t *testing.T, m *Main) (embeddingView, error) {
 // afterwards switches the live collection once while searches keep
 // answering.
 func TestRefitAndReembed(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(movieLensDir, "movies.csv")); err != nil {
-		t.Skipf("MovieLens data not found at %s: %v", movieLensDir, err)
-	}
+	movieLensDir := datatest.Dir(t, datatest.MovieLens)
 	m := MustRunMain(t, map[string]string{"MEDIAREC_REFIT_GROWTH": "0.2"})
 	if _, err := ingest.Run(context.Background(), ingest.Options{Server: m.URL()}, "movielens", []string{movieLensDir}); err != nil {
 		t.Fatal(err)

@@ -112,11 +112,11 @@ func TestUserFlow(t *testing.T) {
 	}
 }
 
-// TestServicesApart runs the users service and the catalog as separate
+// TestUsersAndCatalogApart runs the users service and the catalog as separate
 // processes on PostgreSQL, as Kubernetes does: feedback is checked against
 // the catalog over HTTP, and the catalog takes writes from an admin
 // account's token, verified with the users service's published key.
-func TestServicesApart(t *testing.T) {
+func TestUsersAndCatalogApart(t *testing.T) {
 	ns := mustRunNATS(t, -1, t.TempDir())
 	catalogAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	users := mustRunCommand(t, "users", map[string]string{

@@ -25,16 +25,23 @@ type Config struct {
 
 	CatalogDatabaseURL string
 	UsersDatabaseURL   string
-	NATSURL            string
-	NATSNamespace      string
-	QdrantURL          string
-	QdrantAPIKey       string
+	// RecsDatabaseURL holds the recs service's read model of the catalog;
+	// empty keeps it in SQLite in the data dir.
+	RecsDatabaseURL string
+	NATSURL         string
+	NATSNamespace   string
+	QdrantURL       string
+	QdrantAPIKey    string
 
 	// CatalogURL and UsersURL are where a service running alone reaches the
 	// others: the users service checks feedback items in the catalog, and
 	// the catalog verifies admin tokens with the users service's JWKS.
 	CatalogURL string
 	UsersURL   string
+	// RecsURL is where web forwards search and recommendations. Web takes
+	// a comma-separated list in each of the three URLs: the replicas of
+	// that service, balanced and failed over.
+	RecsURL string
 	// SigningKey is the users service's Ed25519 private key file (PEM),
 	// created on first start when missing.
 	SigningKey string
@@ -78,12 +85,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminToken:         getenv("MEDIAREC_ADMIN_TOKEN"),
 		CatalogDatabaseURL: def("CATALOG_DATABASE_URL", db),
 		UsersDatabaseURL:   def("USERS_DATABASE_URL", db),
+		RecsDatabaseURL:    def("RECS_DATABASE_URL", db),
 		NATSURL:            getenv("NATS_URL"),
 		NATSNamespace:      getenv("NATS_NAMESPACE"),
 		QdrantURL:          getenv("QDRANT_URL"),
 		QdrantAPIKey:       getenv("QDRANT_API_KEY"),
 		CatalogURL:         getenv("CATALOG_URL"),
 		UsersURL:           getenv("USERS_URL"),
+		RecsURL:            getenv("RECS_URL"),
 		SigningKey:         getenv("MEDIAREC_SIGNING_KEY"),
 		AdminEmails:        splitList(getenv("MEDIAREC_ADMIN_EMAILS")),
 		OpenAIBaseURL:      getenv("OPENAI_BASE_URL"),
@@ -131,6 +140,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// SplitURLs reads a comma-separated list of URLs (a service's replicas).
+func SplitURLs(v string) []string { return splitList(v) }
+
 // splitList reads a comma-separated list, dropping empty entries.
 func splitList(v string) []string {
 	var out []string
@@ -157,6 +169,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CatalogDatabaseURL, "catalog-db", c.CatalogDatabaseURL, "catalog PostgreSQL URL; empty = SQLite in the data dir (CATALOG_DATABASE_URL, DATABASE_URL)")
 	fs.StringVar(&c.CatalogURL, "catalog-url", c.CatalogURL, "base URL of the catalog service, for a service running alone (CATALOG_URL)")
 	fs.StringVar(&c.UsersURL, "users-url", c.UsersURL, "base URL of the users service, whose JWKS verifies tokens (USERS_URL)")
+	fs.StringVar(&c.RecsURL, "recs-url", c.RecsURL, "base URL of the recs service, for web (RECS_URL)")
 	fs.StringVar(&c.SigningKey, "signing-key", c.SigningKey, "the users service's Ed25519 key file; empty = auth/ed25519.pem in the data dir (MEDIAREC_SIGNING_KEY)")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
 	fs.Float64Var(&c.RefitGrowth, "refit-growth", c.RefitGrowth, "catalog growth since the last fit that refits the local model; 0 = never (MEDIAREC_REFIT_GROWTH)")
@@ -178,7 +191,7 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
-	for name, u := range map[string]string{"CATALOG_DATABASE_URL": c.CatalogDatabaseURL, "USERS_DATABASE_URL": c.UsersDatabaseURL} {
+	for name, u := range map[string]string{"CATALOG_DATABASE_URL": c.CatalogDatabaseURL, "USERS_DATABASE_URL": c.UsersDatabaseURL, "RECS_DATABASE_URL": c.RecsDatabaseURL} {
 		if err := checkURL(u, "postgres", "postgresql"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
@@ -186,9 +199,16 @@ func (c Config) Validate() error {
 	if err := checkURL(c.NATSURL, "nats", "tls"); err != nil {
 		errs = append(errs, fmt.Errorf("NATS_URL: %w", err))
 	}
-	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL, "CATALOG_URL": c.CatalogURL, "USERS_URL": c.UsersURL} {
+	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL} {
 		if err := checkURL(u, "http", "https"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	for name, list := range map[string]string{"CATALOG_URL": c.CatalogURL, "USERS_URL": c.UsersURL, "RECS_URL": c.RecsURL} {
+		for _, u := range SplitURLs(list) {
+			if err := checkURL(u, "http", "https"); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
 		}
 	}
 	for _, r := range c.NATSNamespace {

@@ -1,17 +1,13 @@
 package embed
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"mediarec"
 	"mediarec/ingest"
+	"mediarec/internal/datatest"
 )
-
-// dataDir is the shared data sets directory, seen from this package.
-var dataDir = filepath.Join("..", "..", "..", "shared", "data")
 
 var catalog struct {
 	once  sync.Once
@@ -19,17 +15,12 @@ var catalog struct {
 	err   error
 }
 
-// mustCatalog returns the MovieLens ml-latest-small and TMDB 5000 movies, or
-// skips the test when the data sets are absent.
+// mustCatalog returns the MovieLens ml-latest-small and TMDB 5000 movies.
+// Without them it skips or fails as datatest.Dir says.
 func mustCatalog(tb testing.TB) []*mediarec.Item {
 	tb.Helper()
-	ml := filepath.Join(dataDir, "movielens-ml-latest-small")
-	tmdb := filepath.Join(dataDir, "tmdb-5000-movies")
-	for _, dir := range []string{ml, tmdb} {
-		if _, err := os.Stat(dir); err != nil {
-			tb.Skipf("data set %s absent: %v", dir, err)
-		}
-	}
+	ml := datatest.Dir(tb, datatest.MovieLens)
+	tmdb := datatest.Dir(tb, datatest.TMDB)
 	catalog.once.Do(func() {
 		read := func(format, path string) {
 			if catalog.err != nil {

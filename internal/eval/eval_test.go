@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,47 +13,26 @@ import (
 	"mediarec"
 )
 
-// movieLensDir is the real data set beside the repository.
-const movieLensDir = "../../../shared/data/movielens-ml-latest-small"
-
-// MustLoadSubset loads the real MovieLens ratings of the users with ids up
-// to maxUser, and only the items they rated, so that a test of every method
-// stays quick under the race detector.
-func MustLoadSubset(tb testing.TB, maxUser int64) *Dataset {
+// MustLoadSubset loads the MovieLens subset bundled in testdata (see its
+// SUBSET.md): 200 users, 396 movies and 2,380 ratings, enough for the
+// methods to part from one another while a test of every method stays
+// quick under the race detector and runs on a fresh clone.
+func MustLoadSubset(tb testing.TB) *Dataset {
 	tb.Helper()
-	ds, err := Load(movieLensDir, LoadOptions{})
+	ds, err := Load(filepath.Join("testdata", "ml-latest-small-subset"), LoadOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	index := make(map[int]int)
-	sub := &Dataset{}
-	for _, r := range ds.Ratings {
-		if r.User > maxUser {
-			continue
-		}
-		if _, ok := index[r.Item]; !ok {
-			index[r.Item] = -1
-		}
-		sub.Ratings = append(sub.Ratings, r)
-	}
-	for i, it := range ds.Items {
-		if _, ok := index[i]; ok {
-			index[i] = len(sub.Items)
-			sub.Items = append(sub.Items, it)
-		}
-	}
-	for i := range sub.Ratings {
-		sub.Ratings[i].Item = index[sub.Ratings[i].Item]
-	}
-	return sub
+	return ds
 }
 
-// TestRunMovieLensSubset runs the baselines and the hybrid on the first 150
-// users of MovieLens: the hybrid must beat popularity clearly and
-// popularity must beat random by far. The full comparison is measured with
-// the command (see BENCHMARKS.md).
+// TestRunMovieLensSubset runs the baselines and the hybrid on the MovieLens
+// subset: the hybrid must beat popularity clearly and popularity must beat
+// random. Popularity's lead is smaller than on the full data set, as every
+// movie of the subset is a popular one. The full comparison is measured
+// with the command (see BENCHMARKS.md).
 func TestRunMovieLensSubset(t *testing.T) {
-	ds := MustLoadSubset(t, 150)
+	ds := MustLoadSubset(t)
 	rep, err := Run(context.Background(), ds, Options{Methods: []string{"random", "popularity", "hybrid"}, ContentDim: 32})
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +43,13 @@ func TestRunMovieLensSubset(t *testing.T) {
 		t.Logf("%-10s NDCG@10 %.4f Recall@10 %.4f coverage %.4f diversity %.3f novelty %.2f",
 			r.Method, r.Metrics.NDCG, r.Metrics.Recall, r.Metrics.Coverage, r.Metrics.Diversity, r.Metrics.Novelty)
 	}
-	if rnd, pop := got["random"].NDCG, got["popularity"].NDCG; pop < 10*rnd {
-		t.Errorf("popularity NDCG %.4f, want at least 10× random's %.4f", pop, rnd)
+	// Measured 0.0309 against 0.0158.
+	if rnd, pop := got["random"].NDCG, got["popularity"].NDCG; pop < 1.5*rnd {
+		t.Errorf("popularity NDCG %.4f, want at least 1.5× random's %.4f", pop, rnd)
 	}
-	// Measured 0.0995 against 0.0591.
-	if hyb, pop := got["hybrid"].NDCG, got["popularity"].NDCG; hyb < 1.3*pop {
-		t.Errorf("hybrid NDCG %.4f, want at least 1.3× popularity's %.4f", hyb, pop)
+	// Measured 0.0841 against 0.0309.
+	if hyb, pop := got["hybrid"].NDCG, got["popularity"].NDCG; hyb < 2*pop {
+		t.Errorf("hybrid NDCG %.4f, want at least 2× popularity's %.4f", hyb, pop)
 	}
 	for name, m := range got {
 		for _, v := range []float64{m.NDCG, m.Recall, m.Coverage, m.Diversity} {

@@ -54,7 +54,7 @@ func NewApp(opts Options) *fiber.App {
 	app.Use(deadline(opts.RequestTimeout))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
-	app.Get("/readyz", readyz(opts.Checks))
+	app.Get("/readyz", readyz(log, opts.Checks))
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	return app
 }
@@ -128,14 +128,19 @@ func deadline(d time.Duration) fiber.Handler {
 	}
 }
 
-func readyz(checks map[string]func(context.Context) error) fiber.Handler {
+// readyz answers 503 naming the failed checks but not their errors, which
+// may hold addresses or driver messages; those go to the log.
+func readyz(log *slog.Logger, checks map[string]func(context.Context) error) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 		defer cancel()
 		failed := map[string]string{}
 		for name, check := range checks {
 			if err := check(ctx); err != nil {
-				failed[name] = err.Error()
+				failed[name] = "unavailable"
+				log.LogAttrs(ctx, slog.LevelWarn, "readiness check failed",
+					slog.String("request_id", requestID(c)), slog.String("check", name),
+					slog.String("error", err.Error()))
 			}
 		}
 		if len(failed) > 0 {

@@ -102,3 +102,18 @@ func RegisterRecommendationRoutes(r fiber.Router, svc RecommendService, requireU
 		return c.JSON(fiber.Map{"items": items})
 	})
 }
+
+// HeaderStale marks an answer built from state that may be behind: the
+// service has lost its message bus, and answers from what it knew last.
+const HeaderStale = "X-Mediarec-Stale"
+
+// MarkStale sets HeaderStale on the answers of the routes after it while
+// fresh reports false.
+func MarkStale(fresh func() bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !fresh() {
+			c.Set(HeaderStale, "events")
+		}
+		return c.Next()
+	}
+}

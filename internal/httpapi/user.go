@@ -62,7 +62,7 @@ func RegisterUserRoutes(r fiber.Router, svc UserService, issuer TokenIssuer, ver
 	// Feedback is the hot write path: the store refuses feedback of an
 	// unknown user by itself, so the account is looked up only when the
 	// write fails (see addFeedback) instead of on every request.
-	r.Post("/v1/me/feedback", requireToken(verifier), h.addFeedback)
+	r.Post("/v1/me/feedback", RequireToken(verifier), h.addFeedback)
 	r.Get("/v1/me/feedback", me, h.listFeedback)
 	r.Delete("/v1/me/feedback/:item_id", me, h.deleteFeedback)
 }
@@ -106,10 +106,11 @@ func RequireUser(verifier TokenVerifier, svc UserService) fiber.Handler {
 	}
 }
 
-// requireToken admits requests with a valid token and records the user's id,
-// without looking the account up: the handler must refuse a deleted account
-// itself (accountGone).
-func requireToken(verifier TokenVerifier) fiber.Handler {
+// RequireToken admits requests with a valid token and records the user's
+// id, without looking the account up: how a service other than users
+// admits a user, on the token alone. Within the users service the handler
+// must refuse a deleted account itself (accountGone).
+func RequireToken(verifier TokenVerifier) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		userID, err := verifyBearer(c, verifier)
 		if err != nil {
@@ -220,7 +221,7 @@ func (h userHandler) addFeedback(c *fiber.Ctx) error {
 	}
 	f.UserID = currentUser(c)
 	if err := h.svc.SetFeedback(c.UserContext(), &f); mediarec.ErrorCode(err) == mediarec.ENOTFOUND {
-		// The route skipped the account check (requireToken).
+		// The route skipped the account check (RequireToken).
 		return accountGone(c.UserContext(), h.svc, f.UserID, err)
 	} else if err != nil {
 		return err

@@ -2,8 +2,6 @@ package keyword_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -14,17 +12,15 @@ import (
 
 	"mediarec"
 	"mediarec/ingest"
+	"mediarec/internal/datatest"
 	"mediarec/internal/keyword"
 )
 
-// dataDir is the shared data sets directory, seen from this package.
-var dataDir = filepath.Join("..", "..", "..", "shared", "data")
-
-var dataSets = []struct{ format, dir string }{
-	{"movielens", "movielens-ml-latest-small"},
-	{"goodbooks", "goodbooks-10k"},
-	{"tmdb", "tmdb-5000-movies"},
-	{"podcasts", "apple-podcasts-2019"},
+var dataSets = []struct{ format, name string }{
+	{"movielens", datatest.MovieLens},
+	{"goodbooks", datatest.Goodbooks},
+	{"tmdb", datatest.TMDB},
+	{"podcasts", datatest.Podcasts},
 }
 
 var realCatalog struct {
@@ -34,17 +30,17 @@ var realCatalog struct {
 }
 
 // mustRealCatalog returns every item of the four public data sets (about
-// 29,000), numbered from 1 in reading order, or skips when they are absent.
+// 29,000), numbered from 1 in reading order. Without them it skips or
+// fails as datatest.Dir says.
 func mustRealCatalog(tb testing.TB) []*mediarec.Item {
 	tb.Helper()
-	for _, ds := range dataSets {
-		if _, err := os.Stat(filepath.Join(dataDir, ds.dir)); err != nil {
-			tb.Skipf("data set %s absent: %v", ds.dir, err)
-		}
+	dirs := make([]string, len(dataSets))
+	for i, ds := range dataSets {
+		dirs[i] = datatest.Dir(tb, ds.name)
 	}
 	realCatalog.once.Do(func() {
-		for _, ds := range dataSets {
-			err := ingest.Read(ds.format, []string{filepath.Join(dataDir, ds.dir)}, func(rec ingest.Record) error {
+		for i, ds := range dataSets {
+			err := ingest.Read(ds.format, []string{dirs[i]}, func(rec ingest.Record) error {
 				if rec.Item != nil {
 					rec.Item.ID = int64(len(realCatalog.items) + 1)
 					realCatalog.items = append(realCatalog.items, rec.Item)

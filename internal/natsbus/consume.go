@@ -3,6 +3,7 @@ package natsbus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,9 +147,11 @@ type Followed struct {
 // Follow started: a replica is ready from then on. The ordered consumer
 // recreates itself after a server outage.
 func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn func(Followed), caughtUp func()) error {
-	filters := make([]string, len(subjects))
-	for i, s := range subjects {
-		filters[i] = b.pre + s
+	// Servers before 2.10 take one filter subject per consumer: several
+	// are matched here instead, on the whole stream.
+	var filters []string
+	if len(subjects) == 1 {
+		filters = []string{b.pre + subjects[0]}
 	}
 	cons, err := b.js.OrderedConsumer(ctx, b.pre+stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
 	if err != nil {
@@ -182,12 +185,30 @@ func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn f
 			b.log.Warn("follow: message without metadata", "stream", stream, "error", err)
 			continue
 		}
-		fn(Followed{Subject: strings.TrimPrefix(m.Subject(), b.pre), Data: m.Data(), Seq: md.Sequence.Stream, Pending: md.NumPending})
+		subject := strings.TrimPrefix(m.Subject(), b.pre)
+		if len(subjects) == 1 || slices.ContainsFunc(subjects, func(f string) bool { return subjectMatches(f, subject) }) {
+			fn(Followed{Subject: subject, Data: m.Data(), Seq: md.Sequence.Stream, Pending: md.NumPending})
+		}
 		if md.NumPending == 0 && caughtUp != nil {
 			caughtUp()
 			caughtUp = nil
 		}
 	}
+}
+
+// subjectMatches tells whether subject matches filter, which may hold the
+// wildcards * (one token) and > (the rest).
+func subjectMatches(filter, subject string) bool {
+	fs, ss := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range fs {
+		switch {
+		case f == ">":
+			return len(ss) > i
+		case i >= len(ss) || f != "*" && f != ss[i]:
+			return false
+		}
+	}
+	return len(fs) == len(ss)
 }
 
 // Connected reports whether the bus is connected to its server now: a

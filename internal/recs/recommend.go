@@ -14,8 +14,9 @@ import (
 )
 
 // Tastes reads what a user told the users service: feedback and
-// preferences. Recommendations read them at request time, so a like changes
-// the very next answer.
+// preferences. The service reads them from the Ledger that the users'
+// events keep current, so a like changes the next answer as soon as its
+// event arrives, and no request waits on the users service.
 type Tastes interface {
 	FindUserByID(ctx context.Context, id int64) (*mediarec.User, error)
 	ListFeedback(ctx context.Context, userID int64) ([]*mediarec.Feedback, error)

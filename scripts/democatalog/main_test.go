@@ -11,16 +11,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"mediarec"
+	"mediarec/internal/datatest"
 )
 
 // TestCatalogIsUpToDate rebuilds the catalog from the shared data sets and
 // compares it with the one package demo embeds, so that a change to the
 // ingest readers or to the hand-written files cannot leave it stale.
 func TestCatalogIsUpToDate(t *testing.T) {
-	data := filepath.Join("..", "..", "..", "shared", "data")
-	if _, err := os.Stat(data); err != nil {
-		t.Skipf("shared data sets not found: %v", err)
-	}
+	// run reads these two from data.
+	data := filepath.Dir(datatest.Dir(t, datatest.MovieLens))
+	datatest.Dir(t, datatest.Goodbooks)
 	out := t.TempDir()
 	for _, name := range []string{"podcasts.jsonl", "movie-extras.jsonl"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "demo", name))
