@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +25,7 @@ import (
 	"mediarec/internal/datatest"
 	"mediarec/internal/natsbus/natstest"
 	"mediarec/internal/postgres/pgtest"
+	"mediarec/internal/vectordb/qdranttest"
 )
 
 // This file runs the services as separate processes of the built binary,
@@ -300,20 +303,35 @@ func ctxFor(t *testing.T) context.Context {
 // database per service) and the machine's NATS, and uses them as a person
 // does, all through web's one origin; then measures how soon a like shows,
 // and breaks things: a recs replica killed under load, the catalog killed.
+// The processes share their vectors through the vector log on NATS (a
+// machine without Qdrant), or through Qdrant: the stand-in, listening as
+// a server of its own, or a real one at TEST_QDRANT_URL.
 func TestServicesApart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts seven processes")
 	}
 	movielens := datatest.Dir(t, datatest.MovieLens)
+	t.Run("vector log", func(t *testing.T) { testServicesApart(t, movielens, nil) })
+	t.Run("qdrant stand-in", func(t *testing.T) {
+		testServicesApart(t, movielens, map[string]string{"QDRANT_URL": qdranttest.Start(t).URL()})
+	})
+	if u := os.Getenv("TEST_QDRANT_URL"); u != "" {
+		t.Run("qdrant", func(t *testing.T) { testServicesApart(t, movielens, map[string]string{"QDRANT_URL": u}) })
+	}
+}
+
+func testServicesApart(t *testing.T, movielens string, vectors map[string]string) {
 	natsURL, ns := natstest.ExternalConfig(t)
 	const admin = "cluster-admin-token"
-	c := newCluster(t, map[string]string{
+	env := map[string]string{
 		"NATS_URL": natsURL, "NATS_NAMESPACE": ns, "MEDIAREC_ADMIN_TOKEN": admin,
 		// The hashing model throughout: a refit would re-embed the catalog
 		// in the middle of the test's comparisons.
 		"MEDIAREC_REFIT_GROWTH": "0",
 		"MEDIAREC_LOG_LEVEL":    "warn",
-	})
+	}
+	maps.Copy(env, vectors)
+	c := newCluster(t, env)
 	catalog := c.start("catalog", "catalog", map[string]string{"CATALOG_DATABASE_URL": pgtest.NewDatabase(t)})
 	users := c.start("users", "users", map[string]string{"USERS_DATABASE_URL": pgtest.NewDatabase(t), "CATALOG_URL": catalog.url})
 	recsDB := pgtest.NewDatabase(t) // both replicas share the read model's database
@@ -484,4 +502,83 @@ func TestServicesApart(t *testing.T) {
 			t.Fatalf("catalog route without the catalog: %d %s, want 503 without the cause", code, b)
 		}
 	})
+}
+
+// TestNATSRestartLosesNoLike stops the bus under running services and
+// starts it again: while it is away recs keeps answering from what it knew,
+// marked stale, and the users service keeps taking likes; once it is back,
+// every like made meanwhile reaches recs.
+func TestNATSRestartLosesNoLike(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	bus := mustRunNATS(t, freePort(t), t.TempDir())
+	c := newCluster(t, map[string]string{"NATS_URL": bus.URL(), "MEDIAREC_REFIT_GROWTH": "0", "MEDIAREC_LOG_LEVEL": "warn"})
+	catalog := c.start("catalog", "catalog", nil)
+	users := c.start("users", "users", map[string]string{"CATALOG_URL": catalog.url})
+	recs := c.start("recs", "recs", map[string]string{"USERS_URL": users.url})
+	worker := c.start("embed-worker", "embed-worker", nil)
+	waitReady(t, 60*time.Second, catalog, users, recs, worker)
+	postItems(t, catalog.url, itemLines("restart", 0, 60, "Voyage"), 60, 0)
+	waitAllEmbedded(t, catalog.url, "", time.Minute)
+
+	token := register(t, users.url, "ada@example.com")
+	like(t, users.url, token, findItem(t, catalog.url, "Voyage 7"))
+	var before recsAnswer
+	natstest.CheckFor(t, 30*time.Second, func() error {
+		before = mustJSON[recsAnswer](t, http.MethodGet, recs.url+"/v1/recommendations?limit=10", token, nil, http.StatusOK)
+		if len(before.Items) < 5 || before.Items[0].Reason.Kind != "liked_item" {
+			return fmt.Errorf("recommendations before the outage: %+v", before)
+		}
+		return nil
+	})
+
+	bus.Stop()
+	natstest.CheckFor(t, 30*time.Second, func() error {
+		res, err := client.Do(mustRequest(t, recs.url+"/v1/recommendations?limit=10", token))
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Header.Get("X-Mediarec-Stale") == "" {
+			return fmt.Errorf("during the outage: %d, stale header %q", res.StatusCode, res.Header.Get("X-Mediarec-Stale"))
+		}
+		return nil
+	})
+	during := before.ids()[:5]
+	for _, id := range during {
+		like(t, users.url, token, id)
+	}
+
+	bus.Restart()
+	natstest.CheckFor(t, 60*time.Second, func() error {
+		res, err := client.Do(mustRequest(t, recs.url+"/v1/recommendations?limit=10", token))
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		var after recsAnswer
+		if err := json.NewDecoder(res.Body).Decode(&after); err != nil {
+			return err
+		}
+		if res.Header.Get("X-Mediarec-Stale") != "" {
+			return errors.New("still marked stale")
+		}
+		for _, id := range during {
+			if slices.Contains(after.ids(), id) {
+				return fmt.Errorf("item %d, liked during the outage, is still recommended", id)
+			}
+		}
+		return nil
+	})
+}
+
+func mustRequest(t *testing.T, u, token string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
 }
