@@ -139,7 +139,11 @@ func TestRunUsage(t *testing.T) {
 	}{
 		{"no command", nil, nil, 2, "Usage"},
 		{"unknown command", []string{"frobnicate"}, nil, 2, "unknown command"},
-		{"later service", []string{"recs"}, nil, 2, "not yet available"},
+		{"recs alone without the bus", []string{"recs"}, nil, 2, "set NATS_URL"},
+		{"recs alone without users", []string{"recs"}, map[string]string{"NATS_URL": "nats://127.0.0.1:4222"}, 2, "set USERS_URL"},
+		{"web alone without services", []string{"web"}, map[string]string{"CATALOG_URL": "http://127.0.0.1:1"}, 2, "RECS_URL"},
+		{"web with a bad replica URL", []string{"web"}, map[string]string{"CATALOG_URL": "http://127.0.0.1:1,ftp://x", "USERS_URL": "http://127.0.0.1:2", "RECS_URL": "http://127.0.0.1:3"}, 2, "CATALOG_URL"},
+		{"embed-worker alone without the bus", []string{"embed-worker"}, nil, 2, "set NATS_URL"},
 		{"bad flag", []string{"serve", "--nope"}, nil, 2, "flag provided but not defined"},
 		{"invalid config", []string{"serve", "--addr", "0.0.0.0:0"}, nil, 2, "MEDIAREC_ADMIN_TOKEN"},
 		{"invalid env", []string{"catalog"}, map[string]string{"DATABASE_URL": "mysql://db"}, 2, "want postgres"},
