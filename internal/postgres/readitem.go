@@ -162,31 +162,6 @@ func (s *RecsItemStore) FindItemsByType(ctx context.Context, types []mediarec.It
 	return items, nil
 }
 
-// eachItemPage is how many items EachItem reads per query.
-const eachItemPage = 1000
-
-// EachItem calls fn for every item in id order and returns fn's error as
-// is. It reads a page at a time, so that fn never runs while a connection
-// of the pool is held: fn may call the store itself, and may be slow.
-func (s *RecsItemStore) EachItem(ctx context.Context, fn func(*mediarec.Item) error) error {
-	after := int64(math.MinInt64)
-	for {
-		items, err := s.findItems(ctx, `SELECT id, item FROM read_items WHERE id > $1 AND NOT deleted ORDER BY id LIMIT $2`, after, eachItemPage)
-		if err != nil {
-			return fmt.Errorf("each item after %d: %w", after, err)
-		}
-		for _, item := range items {
-			if err := fn(item); err != nil {
-				return err
-			}
-		}
-		if len(items) < eachItemPage {
-			return nil
-		}
-		after = items[len(items)-1].ID
-	}
-}
-
 // findItems runs a query that selects id and item.
 func (s *RecsItemStore) findItems(ctx context.Context, query string, args ...any) ([]*mediarec.Item, error) {
 	rows, _ := s.db.Pool.Query(ctx, query, args...)

@@ -31,6 +31,4 @@ type ItemStore interface {
 	// FindItemsByType returns up to limit items of the types (every type
 	// when empty), by id.
 	FindItemsByType(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error)
-	// EachItem calls fn for every item, in id order, until fn fails.
-	EachItem(ctx context.Context, fn func(*mediarec.Item) error) error
 }

@@ -151,32 +151,6 @@ func (s *RecsItemStore) FindItemsByType(ctx context.Context, types []mediarec.It
 	return items, nil
 }
 
-// eachItemPage is how many items EachItem reads per query.
-const eachItemPage = 1000
-
-// EachItem calls fn for every item in id order and returns fn's error as
-// is. It reads a page at a time, so that no read transaction stays open
-// while fn runs: a long one would keep the WAL from being checkpointed, and
-// fn may call the store itself.
-func (s *RecsItemStore) EachItem(ctx context.Context, fn func(*mediarec.Item) error) error {
-	after := int64(math.MinInt64)
-	for {
-		items, err := s.findItems(ctx, `SELECT id, item FROM read_items WHERE id > ? AND deleted = 0 ORDER BY id LIMIT ?`, after, eachItemPage)
-		if err != nil {
-			return fmt.Errorf("each item after %d: %w", after, err)
-		}
-		for _, item := range items {
-			if err := fn(item); err != nil {
-				return err
-			}
-		}
-		if len(items) < eachItemPage {
-			return nil
-		}
-		after = items[len(items)-1].ID
-	}
-}
-
 // findItems runs a fixed query that selects id and item.
 func (s *RecsItemStore) findItems(ctx context.Context, query string, args ...any) ([]*mediarec.Item, error) {
 	rows, err := s.db.query(ctx, query, args...)

@@ -3,7 +3,6 @@ package recstest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -31,8 +30,7 @@ func RunItemStore(t *testing.T, newStore func(t *testing.T) recs.ItemStore) {
 		{"SeveralEventsOfOneItem", testSeveralEventsOfOneItem},
 		{"FindItemsByType", testFindItemsByType},
 		{"FindItemsByIDs", testFindItemsByIDs},
-		{"EachItem", testEachItem},
-		{"EachItemStops", testEachItemStops},
+		{"ListInIDOrder", testListInIDOrder},
 		{"EmptyBatch", testEmptyBatch},
 		{"InvalidEventAppliesNothing", testInvalidEventAppliesNothing},
 		{"LargeBatches", testLargeBatches},
@@ -101,15 +99,12 @@ func wantItem(t *testing.T, s recs.ItemStore, id int64, want *mediarec.Item) {
 	}
 }
 
-// all returns every item through EachItem.
+// all returns every item, of any type, in id order.
 func all(t *testing.T, s recs.ItemStore) []*mediarec.Item {
 	t.Helper()
-	items := []*mediarec.Item{}
-	if err := s.EachItem(context.Background(), func(it *mediarec.Item) error {
-		items = append(items, it)
-		return nil
-	}); err != nil {
-		t.Fatalf("each item: %v", err)
+	items, err := s.FindItemsByType(context.Background(), nil, 1<<20)
+	if err != nil {
+		t.Fatalf("find every item: %v", err)
 	}
 	return items
 }
@@ -199,7 +194,6 @@ func testDeleteHides(t *testing.T, s recs.ItemStore) {
 		{"FindItemsByIDs", byIDs},
 		{"FindItemsByType", byType},
 		{"FindItemsByType without types", anyType},
-		{"EachItem", all(t, s)},
 	} {
 		if diff := cmp.Diff([]*mediarec.Item{kept}, tt.items); diff != "" {
 			t.Errorf("%s after delete (-want +got):\n%s", tt.name, diff)
@@ -430,7 +424,7 @@ func testFindItemsByIDs(t *testing.T, s recs.ItemStore) {
 	}
 }
 
-func testEachItem(t *testing.T, s recs.ItemStore) {
+func testListInIDOrder(t *testing.T, s recs.ItemStore) {
 	if got := all(t, s); len(got) != 0 {
 		t.Fatalf("empty store yields %v", ids(got))
 	}
@@ -441,28 +435,7 @@ func testEachItem(t *testing.T, s recs.ItemStore) {
 	}
 	mustApply(t, s, upsert(1, want[2]), upsert(2, sample(7, mediarec.TypeBook, "Seven")), upsert(3, want[0]), upsert(4, want[1]), del(5, 7))
 	if diff := cmp.Diff(want, all(t, s)); diff != "" {
-		t.Fatalf("EachItem (-want +got):\n%s", diff)
-	}
-}
-
-func testEachItemStops(t *testing.T, s recs.ItemStore) {
-	for id := int64(1); id <= 5; id++ {
-		mustApply(t, s, upsert(uint64(id), sample(id, mediarec.TypeBook, "Item")))
-	}
-	stop := errors.New("stop")
-	var seen []int64
-	err := s.EachItem(context.Background(), func(it *mediarec.Item) error {
-		seen = append(seen, it.ID)
-		if len(seen) == 2 {
-			return stop
-		}
-		return nil
-	})
-	if !errors.Is(err, stop) {
-		t.Fatalf("EachItem = %v, want fn's error", err)
-	}
-	if !slices.Equal(seen, []int64{1, 2}) {
-		t.Fatalf("fn saw %v, want [1 2] and then no more", seen)
+		t.Fatalf("every item (-want +got):\n%s", diff)
 	}
 }
 
@@ -487,8 +460,7 @@ func testInvalidEventAppliesNothing(t *testing.T, s recs.ItemStore) {
 }
 
 func testLargeBatches(t *testing.T, s recs.ItemStore) {
-	// Batches of the size a consumer pulls, and more items than a store
-	// might read per page in EachItem.
+	// Batches of the size a consumer pulls.
 	const total, batch = 2500, 500
 	start := time.Now()
 	for from := 0; from < total; from += batch {
@@ -503,11 +475,11 @@ func testLargeBatches(t *testing.T, s recs.ItemStore) {
 
 	got := all(t, s)
 	if len(got) != total {
-		t.Fatalf("EachItem saw %d items, want %d", len(got), total)
+		t.Fatalf("found %d items, want %d", len(got), total)
 	}
 	for i, it := range got {
 		if it.ID != int64(i+1) || it.Title != fmt.Sprintf("Item %d", it.ID) {
-			t.Fatalf("item %d of EachItem is %d %q", i, it.ID, it.Title)
+			t.Fatalf("item %d of all is %d %q", i, it.ID, it.Title)
 		}
 	}
 }
