@@ -4,20 +4,33 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"mediarec/internal/datatest"
+	"mediarec/internal/natsbus/natstest"
 	"mediarec/internal/postgres/pgtest"
 )
 
 // MustRunMain starts the all-in-one server on a free loopback port with the
-// given environment and stops it when the test ends.
+// given environment, returns once it is ready, and stops it when the test
+// ends.
 func MustRunMain(tb testing.TB, env map[string]string) *Main {
 	tb.Helper()
-	return mustRunCommand(tb, "serve", env, io.Discard)
+	m := mustRunCommand(tb, "serve", env, io.Discard)
+	// As a load balancer does, wait for /readyz: recommendations answer
+	// once they have read the events.
+	natstest.CheckFor(tb, 30*time.Second, func() error {
+		if code, body := httpGet(m.URL()+"/readyz", ""); code != http.StatusOK {
+			return fmt.Errorf("/readyz: %d %s", code, body)
+		}
+		return nil
+	})
+	return m
 }
 
 // mustRunCommand is MustRunMain for any server command, logging to logs,
@@ -112,7 +125,7 @@ func TestOperationsRoutes(t *testing.T) {
 			}
 			status, body := get(t, m.URL()+"/metrics")
 			for _, want := range []string{
-				`http_requests_total{method="GET",route="/readyz",status="200"} 1`,
+				`http_requests_total{method="GET",route="/healthz",status="200"} 1`,
 				`http_requests_total{method="POST",route="/v1/items",status="400"} 3`,
 			} {
 				if status != 200 || !strings.Contains(body, want) {

@@ -68,15 +68,19 @@ func TestRecommendationsRoute(t *testing.T) {
 	if st := call(t, "POST", u+"/v1/me/feedback", reg.Token, fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, liked), nil); st != 201 {
 		t.Fatalf("like: %d", st)
 	}
-	var warm recsPage
-	if st := call(t, "GET", u+"/v1/recommendations?limit=4", reg.Token, "", &warm); st != 200 || len(warm.Items) != 4 {
-		t.Fatalf("after a like: %d %+v", st, warm)
-	}
-	for _, r := range warm.Items {
-		if r.Item.ID == liked || r.Reason.Kind != "liked_item" || r.Reason.ItemID != liked {
-			t.Fatalf("after a like: %+v", warm)
+	// The like reaches recommendations as an event, within moments.
+	natstest.CheckFor(t, 10*time.Second, func() error {
+		var warm recsPage
+		if st := call(t, "GET", u+"/v1/recommendations?limit=4", reg.Token, "", &warm); st != 200 || len(warm.Items) != 4 {
+			return fmt.Errorf("after a like: %d %+v", st, warm)
 		}
-	}
+		for _, r := range warm.Items {
+			if r.Item.ID == liked || r.Reason.Kind != "liked_item" || r.Reason.ItemID != liked {
+				return fmt.Errorf("after a like: %+v", warm)
+			}
+		}
+		return nil
+	})
 	var podcasts recsPage
 	if st := call(t, "GET", u+"/v1/recommendations?types=podcast", reg.Token, "", &podcasts); st != 200 || len(podcasts.Items) != 2 || podcasts.Items[0].Item.Title != "Space Hour" {
 		t.Fatalf("types=podcast: %d %+v", st, podcasts)
