@@ -41,14 +41,17 @@ type EmbedResult struct {
 }
 
 // ItemChange is an outbox entry: an item changed (or was deleted, or is due
-// for re-embedding into Collection) and its embedding must follow. Seq orders
-// the entries and identifies them to the bus for de-duplication.
+// for re-embedding into Collection) and its embedding must follow; or, when
+// EventOnly, only its embedding status changed, which its item event
+// announces without asking for an embedding. Seq orders the entries and
+// identifies them to the bus for de-duplication.
 type ItemChange struct {
 	Seq        int64
 	ItemID     int64
 	Version    int
 	Deleted    bool
 	Collection string
+	EventOnly  bool
 }
 
 // Subjects of the users service. Each event goes out on the subject of what

@@ -34,7 +34,9 @@ type Store interface {
 	// and sets each item's ID. An item whose content is unchanged is left
 	// alone. Every item has a distinct, non-empty external id.
 	UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error)
-	// SetEmbeddingStatus records a result unless it is for an older version.
+	// SetEmbeddingStatus records a result unless it is for an older version;
+	// a result that changes the item's status also records an event-only
+	// change (see ChangeStore), in the same transaction.
 	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
 	// CountEmbeddingStatus counts items per embedding status.
 	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
@@ -85,7 +87,11 @@ func (s *Service) RecordEmbedding(ctx context.Context, r mediarec.EmbedResult) e
 	if r.ItemID <= 0 || (r.Status != mediarec.EmbeddingDone && r.Status != mediarec.EmbeddingFailed) {
 		return mediarec.Errorf(mediarec.EINVALID, "Invalid embedding result for item %d.", r.ItemID)
 	}
-	return s.store.SetEmbeddingStatus(ctx, r)
+	if err := s.store.SetEmbeddingStatus(ctx, r); err != nil {
+		return err
+	}
+	s.changed() // a changed status has an item event to announce
+	return nil
 }
 
 // EachItem calls fn for every item in id order, a page at a time.

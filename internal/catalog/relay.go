@@ -88,6 +88,10 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 				return 0, errors.Join(err, r.store.DeleteChanges(ctx, seqs))
 			}
 		}
+		if c.EventOnly {
+			seqs = append(seqs, c.Seq)
+			continue
+		}
 		for _, gen := range destinations(c, state) {
 			data, err := json.Marshal(jobFor(c, byID[c.ItemID], gen))
 			if err != nil {

@@ -112,6 +112,20 @@ func TestRelayPublishesItemEvents(t *testing.T) {
 		}
 		return nil
 	})
+	// An embedding result that changes the status is announced too, and
+	// asks for no embedding.
+	bus.mu.Lock()
+	jobs := bus.count[mediarec.SubjectEmbedJobs]
+	bus.mu.Unlock()
+	if err := svc.RecordEmbedding(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone, Collection: "items_m"}); err != nil {
+		t.Fatal(err)
+	}
+	natstest.CheckFor(t, 10*time.Second, func() error {
+		if ev, _ := bus.event(a.ID); ev.Item == nil || ev.Item.EmbeddingStatus != mediarec.EmbeddingDone {
+			return fmt.Errorf("item %d's latest event %+v, want it embedded", a.ID, ev)
+		}
+		return nil
+	})
 	evA, okA := bus.event(a.ID)
 	evB, okB := bus.event(b.ID)
 	if !okA || evA.Deleted || evA.Item == nil || evA.Item.Title != "Dune Messiah" || evA.Version != 2 || evA.Item.Version != 2 {
@@ -122,11 +136,14 @@ func TestRelayPublishesItemEvents(t *testing.T) {
 	}
 	bus.mu.Lock()
 	defer bus.mu.Unlock()
-	// Two entries each (a: create, update; b: create, delete), and the
-	// re-embedding entries none.
-	for _, id := range []int64{a.ID, b.ID} {
-		if n := bus.count[mediarec.ItemSubject(id)]; n != 2 {
-			t.Errorf("item %d: %d events, want 2 (one per change)", id, n)
+	// One event per change (a: create, update, embedded; b: create,
+	// delete), and the re-embedding entries none.
+	for id, want := range map[int64]int{a.ID: 3, b.ID: 2} {
+		if n := bus.count[mediarec.ItemSubject(id)]; n != want {
+			t.Errorf("item %d: %d events, want %d (one per change)", id, n, want)
 		}
+	}
+	if n := bus.count[mediarec.SubjectEmbedJobs]; n != jobs {
+		t.Errorf("the embedding result queued %d embed jobs", n-jobs)
 	}
 }

@@ -45,10 +45,10 @@ func (s *CatalogStore) EnqueueAll(ctx context.Context, collection string) (int, 
 
 // FindChanges returns up to limit outbox entries, oldest first.
 func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
-	rows, _ := s.db.Pool.Query(ctx, `SELECT id, item_id, version, deleted, collection FROM outbox ORDER BY id LIMIT $1`, limit)
+	rows, _ := s.db.Pool.Query(ctx, `SELECT id, item_id, version, deleted, collection, event_only FROM outbox ORDER BY id LIMIT $1`, limit)
 	changes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (mediarec.ItemChange, error) {
 		var c mediarec.ItemChange
-		err := row.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection)
+		err := row.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection, &c.EventOnly)
 		return c, err
 	})
 	if err != nil {
@@ -76,9 +76,15 @@ func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*medi
 }
 
 // SetEmbeddingStatus records an embedding result if it is for the item's
-// current version; a result for an older version is dropped.
+// current version; a result for an older version is dropped. A result that
+// changes the status leaves an event-only change in the outbox, in the same
+// statement, so that other services' copies of the item follow.
 func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error {
-	if _, err := s.db.Pool.Exec(ctx, `UPDATE items SET embedding_status = $1, embedding_error = $2 WHERE id = $3 AND version = $4`,
+	if _, err := s.db.Pool.Exec(ctx, `WITH changed AS (
+			UPDATE items SET embedding_status = $1, embedding_error = $2
+			WHERE id = $3 AND version = $4 AND (embedding_status <> $1 OR embedding_error <> $2)
+			RETURNING id, version)
+		INSERT INTO outbox (item_id, version, event_only) SELECT id, version, true FROM changed`,
 		string(r.Status), r.Error, r.ItemID, r.Version); err != nil {
 		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
 	}

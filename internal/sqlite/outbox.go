@@ -35,7 +35,7 @@ func (s *CatalogStore) EnqueueAll(ctx context.Context, collection string) (int, 
 
 // FindChanges returns up to limit outbox entries, oldest first.
 func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT id, item_id, version, deleted, collection FROM outbox ORDER BY id LIMIT ?`, limit)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT id, item_id, version, deleted, collection, event_only FROM outbox ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find changes: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.I
 	var out []mediarec.ItemChange
 	for rows.Next() {
 		var c mediarec.ItemChange
-		if err := rows.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection); err != nil {
+		if err := rows.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection, &c.EventOnly); err != nil {
 			return nil, fmt.Errorf("find changes: %w", err)
 		}
 		out = append(out, c)
@@ -90,10 +90,29 @@ func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*medi
 }
 
 // SetEmbeddingStatus records an embedding result if it is for the item's
-// current version; a result for an older version is dropped.
+// current version; a result for an older version is dropped. A result that
+// changes the status leaves an event-only change in the outbox, in the same
+// transaction, so that other services' copies of the item follow.
 func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error {
-	if _, err := s.db.write.ExecContext(ctx, `UPDATE items SET embedding_status = ?, embedding_error = ? WHERE id = ? AND version = ?`,
-		string(r.Status), r.Error, r.ItemID, r.Version); err != nil {
+	tx, err := s.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE items SET embedding_status = ?, embedding_error = ?
+		WHERE id = ? AND version = ? AND (embedding_status <> ? OR embedding_error <> ?)`,
+		string(r.Status), r.Error, r.ItemID, r.Version, string(r.Status), r.Error)
+	if err != nil {
+		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // nothing changed: nothing to announce
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (item_id, version, event_only, created_at) VALUES (?, ?, 1, ?)`,
+		r.ItemID, r.Version, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("enqueue the status of item %d: %w", r.ItemID, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
 	}
 	return nil

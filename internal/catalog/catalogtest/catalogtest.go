@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Changes", testChanges},
 		{"ChangeSeqsNeverReused", testChangeSeqsNeverReused},
 		{"EmbeddingStatus", testEmbeddingStatus},
+		{"StatusChangesAnnounced", testStatusChangesAnnounced},
 		{"EnqueueAll", testEnqueueAll},
 	}
 	for _, tt := range tests {
@@ -433,6 +434,51 @@ func testEmbeddingStatus(t *testing.T, s Store) {
 	want := map[mediarec.EmbeddingStatus]int{mediarec.EmbeddingDone: 1, mediarec.EmbeddingFailed: 1}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Fatalf("counts (-want +got):\n%s", diff)
+	}
+}
+
+// testStatusChangesAnnounced: a result that changes an item's status
+// leaves one event-only change of the item's version, so that other
+// services' copies follow; a repeated or stale result leaves none.
+func testStatusChangesAnnounced(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, sample("e1", "A"))
+	drain := func() []mediarec.ItemChange {
+		t.Helper()
+		changes, err := s.FindChanges(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs := make([]int64, len(changes))
+		for i, c := range changes {
+			seqs[i] = c.Seq
+		}
+		if err := s.DeleteChanges(ctx, seqs); err != nil {
+			t.Fatal(err)
+		}
+		return changes
+	}
+	if got := drain(); len(got) != 1 || got[0].EventOnly {
+		t.Fatalf("a create left %+v, want one change that asks for an embedding", got)
+	}
+	tests := []struct {
+		name   string
+		result mediarec.EmbedResult
+		want   []mediarec.ItemChange
+	}{
+		{"done", mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}, []mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
+		{"done again", mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}, nil},
+		{"stale", mediarec.EmbedResult{ItemID: a.ID, Version: 0, Status: mediarec.EmbeddingFailed, Error: "old"}, nil},
+		{"failed", mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingFailed, Error: "no"}, []mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
+		{"another error", mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingFailed, Error: "still no"}, []mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
+	}
+	for _, tt := range tests {
+		if err := s.SetEmbeddingStatus(ctx, tt.result); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if diff := cmp.Diff(tt.want, drain(), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq"), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: changes (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }
 
