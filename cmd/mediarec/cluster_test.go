@@ -386,14 +386,30 @@ func testServicesApart(t *testing.T, movielens string, vectors map[string]string
 	}
 
 	t.Run("replicas answer alike", func(t *testing.T) {
+		// A third replica, started now from nothing (a database of its
+		// own), learns everything from the streams before it is ready.
+		started := time.Now()
+		recs3 := c.start("recs-3", "recs", map[string]string{"RECS_DATABASE_URL": pgtest.NewDatabase(t), "USERS_URL": users.url})
+		waitReady(t, 2*time.Minute, recs3)
+		t.Logf("a new recs replica was ready %s after it started", time.Since(started).Round(time.Millisecond))
+		defer recs3.stop()
 		natstest.CheckFor(t, 30*time.Second, func() error {
-			a := mustJSON[recsAnswer](t, http.MethodGet, recs1.url+"/v1/recommendations?types=movie&limit=10", token, nil, http.StatusOK)
-			b := mustJSON[recsAnswer](t, http.MethodGet, recs2.url+"/v1/recommendations?types=movie&limit=10", token, nil, http.StatusOK)
-			if !slices.Equal(a.ids(), b.ids()) {
-				return fmt.Errorf("recs-1 %v, recs-2 %v", a.ids(), b.ids())
+			var answers [][]int64
+			for _, p := range []*proc{recs1, recs2, recs3} {
+				a := mustJSON[recsAnswer](t, http.MethodGet, p.url+"/v1/recommendations?types=movie&limit=10", token, nil, http.StatusOK)
+				answers = append(answers, a.ids())
+			}
+			if !slices.Equal(answers[0], answers[1]) || !slices.Equal(answers[0], answers[2]) {
+				return fmt.Errorf("recs-1 %v, recs-2 %v, recs-3 %v", answers[0], answers[1], answers[2])
 			}
 			return nil
 		})
+		q := "/v1/search?q=" + url.QueryEscape("something like Toy Story")
+		a := mustJSON[recsAnswer](t, http.MethodGet, recs1.url+q, "", nil, http.StatusOK)
+		b := mustJSON[recsAnswer](t, http.MethodGet, recs3.url+q, "", nil, http.StatusOK)
+		if !slices.Equal(a.ids(), b.ids()) || len(a.ids()) == 0 {
+			t.Fatalf("search: recs-1 %v, recs-3 %v", a.ids(), b.ids())
+		}
 	})
 
 	t.Run("a like shows in the next recommendations", func(t *testing.T) {
