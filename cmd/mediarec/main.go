@@ -25,6 +25,7 @@ Servers:
   web            the UI, forwarding the API to the services (needs CATALOG_URL, USERS_URL, RECS_URL)
 
 Tools:
+  version        print the version this binary was built from
   ingest         bulk-load a catalog through the API
   search         natural-language search: mediarec search "a documentary about the ocean"
   recommend      the signed-in user's recommendations (--token)
@@ -33,6 +34,10 @@ Tools:
 
 Run "mediarec <command> -h" for the flags of a command.
 `
+
+// version is the build's version, stamped by the image builds with
+// -ldflags "-X main.version=…" from git.
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -63,6 +68,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "eval":
 		return runEval(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

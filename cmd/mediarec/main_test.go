@@ -159,6 +159,7 @@ func TestRunUsage(t *testing.T) {
 		{"embed-worker alone without the bus", []string{"embed-worker"}, nil, 2, "set NATS_URL"},
 		{"bad flag", []string{"serve", "--nope"}, nil, 2, "flag provided but not defined"},
 		{"invalid config", []string{"serve", "--addr", "0.0.0.0:0"}, nil, 2, "MEDIAREC_ADMIN_TOKEN"},
+		{"catalog on a public address without a token", []string{"catalog", "--addr", "0.0.0.0:0"}, nil, 2, "MEDIAREC_ADMIN_TOKEN"},
 		{"invalid env", []string{"catalog"}, map[string]string{"DATABASE_URL": "mysql://db"}, 2, "want postgres"},
 		{"ingest without format", []string{"ingest", "x"}, nil, 2, "Usage"},
 		{"ingest unknown format", []string{"ingest", "--format", "xml", "x"}, nil, 1, "unknown format"},

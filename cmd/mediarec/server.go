@@ -90,6 +90,10 @@ func checkAlone(name string, cfg config.Config) error {
 		}
 	}
 	switch name {
+	case "serve", "catalog":
+		if err := cfg.CheckWrites(); err != nil {
+			errs = append(errs, err)
+		}
 	case "embed-worker":
 		need(cfg.NATSURL != "", "embed-worker takes its jobs from NATS: set NATS_URL")
 	case "users":
@@ -193,7 +197,7 @@ func (m *Main) URL() string {
 // Run serves until ctx is done, then stops taking requests, drains the ones
 // in flight within the shutdown timeout, and stops the background loops.
 func (m *Main) Run(ctx context.Context) error {
-	m.Log.Info("listening", "service", m.name, "url", m.URL(), "data_dir", m.Config.DataDir)
+	m.Log.Info("listening", "service", m.name, "version", version, "url", m.URL(), "data_dir", m.Config.DataDir)
 	bg, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup

@@ -182,11 +182,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 // Validate checks the fields together and names every problem at once.
 func (c Config) Validate() error {
 	var errs []error
-	host, _, err := net.SplitHostPort(c.Addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: want host:port", c.Addr))
-	} else if c.AdminToken == "" && !isLoopback(host) {
-		errs = append(errs, fmt.Errorf("--addr %q listens beyond this machine: set MEDIAREC_ADMIN_TOKEN so catalog writes need a token", c.Addr))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
@@ -233,6 +230,16 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--request-timeout and --shutdown-timeout must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// CheckWrites names what a process that takes catalog writes needs: a
+// token, unless it listens on this machine only.
+func (c Config) CheckWrites() error {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil || c.AdminToken != "" || isLoopback(host) {
+		return nil // a bad address is Validate's to report
+	}
+	return fmt.Errorf("--addr %q listens beyond this machine: set MEDIAREC_ADMIN_TOKEN so catalog writes need a token", c.Addr)
 }
 
 func isLoopback(host string) bool {

@@ -20,8 +20,7 @@ func TestValidate(t *testing.T) {
 		{name: "defaults", env: nil},
 		{name: "flag overrides env", env: map[string]string{"MEDIAREC_ADDR": "bad"}, args: []string{"--addr", "127.0.0.1:0"}},
 		{name: "bad addr", args: []string{"--addr", "nonsense"}, wantErr: "want host:port"},
-		{name: "public addr without token", args: []string{"--addr", "0.0.0.0:8080"}, wantErr: "MEDIAREC_ADMIN_TOKEN"},
-		{name: "public addr with token", env: map[string]string{"MEDIAREC_ADMIN_TOKEN": "s3cret"}, args: []string{"--addr", ":8080"}},
+		{name: "public addr without token", args: []string{"--addr", "0.0.0.0:8080"}},
 		{name: "database url scheme", env: map[string]string{"DATABASE_URL": "mysql://x:y@h/db"}, wantErr: "want postgres"},
 		{name: "password redacted", env: map[string]string{"CATALOG_DATABASE_URL": "postgres://u:hunter2@/db"}, wantErr: "xxxxx"},
 		{name: "postgres url", env: map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/catalog"}},
@@ -48,6 +47,29 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
 			case strings.Contains(errString(err), "hunter2"):
 				t.Fatalf("error leaks a password: %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckWrites: a process that takes catalog writes needs a token
+// unless it listens on this machine only.
+func TestCheckWrites(t *testing.T) {
+	tests := []struct {
+		name, addr, token string
+		wantErr           bool
+	}{
+		{"loopback", "127.0.0.1:8080", "", false},
+		{"localhost", "localhost:8080", "", false},
+		{"public without token", "0.0.0.0:8080", "", true},
+		{"all interfaces without token", ":8080", "", true},
+		{"public with token", "0.0.0.0:8080", "s3cret", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Config{Addr: tt.addr, AdminToken: tt.token}.CheckWrites()
+			if (err != nil) != tt.wantErr || err != nil && !strings.Contains(err.Error(), "MEDIAREC_ADMIN_TOKEN") {
+				t.Fatalf("CheckWrites = %v, want an error: %v", err, tt.wantErr)
 			}
 		})
 	}
