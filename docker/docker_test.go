@@ -29,7 +29,7 @@ var services = map[string]string{
 }
 
 var (
-	goImage      = regexp.MustCompile(`^golang:1\.\d+\.\d+-[a-z]+$`)                                    // pinned by version
+	goImage      = regexp.MustCompile(`^golang:1\.\d+\.\d+-[a-z]+$`)                                       // pinned by version
 	runtimeImage = regexp.MustCompile(`^gcr\.io/distroless/static-debian\d+:nonroot@sha256:[0-9a-f]{64}$`) // pinned by digest
 )
 
