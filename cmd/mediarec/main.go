@@ -25,6 +25,7 @@ Servers:
   web            the UI, forwarding the API to the services (needs CATALOG_URL, USERS_URL, RECS_URL)
 
 Tools:
+  migrate        apply the PostgreSQL migrations of the configured databases, then exit
   version        print the version this binary was built from
   ingest         bulk-load a catalog through the API
   search         natural-language search: mediarec search "a documentary about the ocean"
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "eval":
 		return runEval(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0

@@ -164,6 +164,7 @@ func TestRunUsage(t *testing.T) {
 		{"ingest without format", []string{"ingest", "x"}, nil, 2, "Usage"},
 		{"ingest unknown format", []string{"ingest", "--format", "xml", "x"}, nil, 1, "unknown format"},
 		{"help", []string{"help"}, nil, 0, ""},
+		{"migrate without a database", []string{"migrate"}, nil, 2, "no database to migrate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,5 +202,22 @@ func TestIngestMovieLens(t *testing.T) {
 				t.Fatalf("documentaries (%d): %.500s", status, body)
 			}
 		})
+	}
+}
+
+// TestMigrate applies every service's migrations to a database as the
+// deployment's Job does, twice: the second run finds nothing to do.
+func TestMigrate(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": pgtest.NewDatabase(t)}
+	for range 2 {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &stdout, &stderr); code != 0 {
+			t.Fatalf("migrate: exit %d: %s", code, stderr.String())
+		}
+		for _, db := range []string{"catalog", "users", "recs"} {
+			if !strings.Contains(stdout.String(), db+" database: migrated") {
+				t.Errorf("migrate did not report the %s database: %s", db, stdout.String())
+			}
+		}
 	}
 }
