@@ -561,6 +561,12 @@ func TestNATSRestartLosesNoLike(t *testing.T) {
 		}
 		return nil
 	})
+	// Still ready: a Service keeps sending it requests.
+	for _, p := range []*proc{recs, users, catalog} {
+		if code, b := httpGet(p.url+"/readyz", ""); code != http.StatusOK {
+			t.Errorf("%s /readyz during the outage: %d %s", p.name, code, b)
+		}
+	}
 	during := before.ids()[:5]
 	for _, id := range during {
 		like(t, users.url, token, id)
