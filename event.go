@@ -44,14 +44,17 @@ type EmbedResult struct {
 // for re-embedding into Collection) and its embedding must follow; or, when
 // EventOnly, only its embedding status changed, which its item event
 // announces without asking for an embedding. Seq orders the entries and
-// identifies them to the bus for de-duplication.
+// identifies them to the bus for de-duplication. TraceParent is the W3C
+// traceparent of the request that made the change, "" if none: the
+// messages relayed from the entry continue that trace.
 type ItemChange struct {
-	Seq        int64
-	ItemID     int64
-	Version    int
-	Deleted    bool
-	Collection string
-	EventOnly  bool
+	Seq         int64
+	ItemID      int64
+	Version     int
+	Deleted     bool
+	Collection  string
+	EventOnly   bool
+	TraceParent string
 }
 
 // Subjects of the users service. Each event goes out on the subject of what

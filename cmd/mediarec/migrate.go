@@ -30,9 +30,15 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		name, dsn string
 		migrate   func(context.Context, *postgres.DB) error
 	}{
-		{"catalog", cfg.CatalogDatabaseURL, func(ctx context.Context, db *postgres.DB) error { _, err := postgres.NewCatalogStore(ctx, db); return err }},
+		{"catalog", cfg.CatalogDatabaseURL, func(ctx context.Context, db *postgres.DB) error {
+			_, err := postgres.NewCatalogStore(ctx, db)
+			return err
+		}},
 		{"users", cfg.UsersDatabaseURL, func(ctx context.Context, db *postgres.DB) error { _, err := postgres.NewUserStore(ctx, db); return err }},
-		{"recs", cfg.RecsDatabaseURL, func(ctx context.Context, db *postgres.DB) error { _, err := postgres.NewRecsItemStore(ctx, db); return err }},
+		{"recs", cfg.RecsDatabaseURL, func(ctx context.Context, db *postgres.DB) error {
+			_, err := postgres.NewRecsItemStore(ctx, db)
+			return err
+		}},
 	}
 	if err == nil && cfg.CatalogDatabaseURL == "" && cfg.UsersDatabaseURL == "" && cfg.RecsDatabaseURL == "" {
 		err = errors.New("no database to migrate: set DATABASE_URL, or CATALOG_DATABASE_URL, USERS_DATABASE_URL, RECS_DATABASE_URL")

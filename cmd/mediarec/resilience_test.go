@@ -58,7 +58,7 @@ func TestKilledWorkerLosesNoJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctxA, killA := context.WithCancel(context.Background())
-	stoppedA := runWorker(ctxA, busA, jobs, embed.NewWorker(mustRegistry(t, busA), stuck, busA, jobAttempts, discard))
+	stoppedA := runWorker(ctxA, busA, jobs, embed.NewWorker(mustRegistry(t, busA), stuck, busA, jobAttempts, nil, discard))
 	t.Cleanup(func() {
 		killA()
 		busA.Close() // a second close only reports the connection closed
@@ -93,7 +93,7 @@ func TestKilledWorkerLosesNoJob(t *testing.T) {
 	regB := mustRegistry(t, busB)
 	live := mustCreateLive(t, regB, vectors)
 	ctxB, stopB := context.WithCancel(context.Background())
-	stoppedB := runWorker(ctxB, busB, jobs, embed.NewWorker(regB, vectors, busB, jobAttempts, discard))
+	stoppedB := runWorker(ctxB, busB, jobs, embed.NewWorker(regB, vectors, busB, jobAttempts, nil, discard))
 	t.Cleanup(func() { stopB(); <-stoppedB })
 
 	// Kill A: it never acks, never writes, never reports again.

@@ -14,12 +14,16 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"mediarec/internal/catalog"
 	"mediarec/internal/config"
 	"mediarec/internal/embed"
 	"mediarec/internal/httpapi"
+	"mediarec/internal/metrics"
 	"mediarec/internal/natsbus"
+	"mediarec/internal/tracing"
 )
 
 // Main is one running server: the services a command asked for, wired by
@@ -34,6 +38,13 @@ type Main struct {
 	ln      net.Listener
 	closers []func() error
 	tasks   []func(context.Context) error // background loops, run by Run
+
+	// The process's telemetry: one Prometheus registry (the app's, on
+	// /metrics), the metrics on it, the durable consumers whose lag it
+	// reports (durable → stream), and the tracer provider.
+	metrics *metrics.Set
+	watched map[string]string
+	tracer  *sdktrace.TracerProvider
 }
 
 // roles says which services a command runs: serve runs all five, each
@@ -55,7 +66,7 @@ var commandRoles = map[string]roles{
 // NewMain returns a server for the named command ("serve", "catalog",
 // "users", "recs", "embed-worker", "web").
 func NewMain(name string, stderr io.Writer) *Main {
-	return &Main{name: name, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
+	return &Main{name: name, Log: newLogger(stderr, slog.LevelInfo)}
 }
 
 // ParseConfig reads the environment, then the flags, and validates them.
@@ -76,8 +87,14 @@ func (m *Main) ParseConfig(args []string, getenv func(string) string, stderr io.
 		return err
 	}
 	m.Config = cfg
-	m.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	m.Log = newLogger(stderr, cfg.LogLevel)
 	return nil
+}
+
+// newLogger writes JSON lines at level and up, each logged with a context
+// carrying the trace and span ids of the context's span.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(tracing.NewLogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // checkAlone names what a service running alone needs to reach the
@@ -113,11 +130,17 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	if err := m.openTracing(ctx); err != nil {
+		return err
+	}
 	r := commandRoles[m.name]
 	checks := map[string]func(context.Context) error{}
+	reg := prometheus.NewRegistry()
+	m.metrics = metrics.New(reg)
 	m.app = httpapi.NewApp(httpapi.Options{
 		Name: "mediarec-" + m.name, BodyLimit: m.Config.BodyLimit,
 		RequestTimeout: m.Config.RequestTimeout, Logger: m.Log, Checks: checks,
+		Registry: reg, TracerProvider: m.tracer,
 	})
 	if r.web {
 		if err := m.openWeb(r, checks); err != nil {
@@ -142,6 +165,7 @@ func (m *Main) Open(ctx context.Context) error {
 func (m *Main) openServices(ctx context.Context, r roles, checks map[string]func(context.Context) error) error {
 	bus, err := natsbus.Open(ctx, natsbus.Options{
 		URL: m.Config.NATSURL, Dir: filepath.Join(m.Config.DataDir, "nats"), Namespace: m.Config.NATSNamespace,
+		TracerProvider: m.tracer,
 	}, m.Log)
 	if err != nil {
 		return err
@@ -176,8 +200,9 @@ func (m *Main) openServices(ctx context.Context, r roles, checks map[string]func
 		}
 	}
 	if r.worker {
-		w := embed.NewWorker(reg, vectors, bus, jobAttempts, m.Log)
-		jobs := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedJobs, Durable: "embed-workers", Batch: 128, MaxDeliver: jobAttempts, AckWait: 30 * time.Second}
+		w := embed.NewWorker(reg, vectors, bus, jobAttempts, m.metrics.Jobs(), m.Log)
+		jobs := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedJobs, Durable: embedWorkers, Batch: 128, MaxDeliver: jobAttempts, AckWait: 30 * time.Second}
+		m.watchConsumer(jobs.Stream, jobs.Durable)
 		m.tasks = append(m.tasks, func(ctx context.Context) error {
 			return bus.Consume(ctx, jobs, natsbus.JSONBatch(w.Handle))
 		})
@@ -192,8 +217,14 @@ func (m *Main) openServices(ctx context.Context, r roles, checks map[string]func
 			return err
 		}
 	}
+	if len(m.watched) > 0 {
+		m.tasks = append(m.tasks, m.pollConsumers(bus))
+	}
 	return nil
 }
+
+// embedWorkers is the durable consumer the embed workers share.
+const embedWorkers = "embed-workers"
 
 // URL is the base URL clients reach the server at.
 func (m *Main) URL() string {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"mediarec"
 	"mediarec/internal/auth"
 	"mediarec/internal/catalog"
@@ -38,9 +40,14 @@ func (m *Main) openCatalog(ctx context.Context, bus *natsbus.Bus, reg *embed.Reg
 	}
 	checks["catalog_db"] = ping
 	relay := catalog.NewRelay(store, bus, reg, m.Log)
+	relay.ReportDepth(m.metrics.OutboxDepth("catalog"))
 	m.Catalog = catalog.New(store, m.Log, relay.Notify)
 	coord := embed.NewCoordinator(reg, vectors, m.Catalog, m.Config.RefitGrowth, m.Log)
 	results := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedResults, Durable: "catalog", Batch: 256, MaxDeliver: 10, AckWait: 30 * time.Second}
+	// The catalog queues the embed jobs: it reports their lag too, so that
+	// it shows while no worker runs.
+	m.watchConsumer(results.Stream, results.Durable)
+	m.watchConsumer(natsbus.StreamEmbedJobs, embedWorkers)
 	m.tasks = append(m.tasks, relay.Run, func(ctx context.Context) error {
 		return bus.Consume(ctx, results, natsbus.JSONEach(func(ctx context.Context, res mediarec.EmbedResult) error {
 			coord.Observe(res)
@@ -66,8 +73,11 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 		items = catalog.NewClient(config.SplitURLs(m.Config.CatalogURL)[0], nil)
 	}
 	relay := users.NewRelay(store, bus, m.Log)
+	relay.ReportDepth(m.metrics.OutboxDepth("users"))
 	m.tasks = append(m.tasks, relay.Run)
-	svc := users.New(store, items, m.Log, users.Config{Changed: relay.Notify, AdminEmails: m.Config.AdminEmails})
+	svc := users.New(store, items, m.Log, users.Config{
+		Changed: relay.Notify, AdminEmails: m.Config.AdminEmails, ItemCache: m.metrics.Cache("items"),
+	})
 	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
 	return nil
 }
@@ -91,10 +101,11 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 	profiles := recs.NewProfiles(vectors, m.Log)
 	feeds := recs.NewFeeds(ledger, profiles, items, kw, m.Log)
 	checks["events"] = feeds.Ready
+	usersLag, catalogLag := m.metrics.ConsumerPending("recs-user-events"), m.metrics.ConsumerPending("recs-catalog-items")
 	m.tasks = append(m.tasks, func(ctx context.Context) error {
-		return feeds.FollowUsers(ctx, follower(bus, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback+".>", mediarec.SubjectUserPreferences+".>"))
+		return feeds.FollowUsers(ctx, follower(bus, usersLag, natsbus.StreamUserEvents, mediarec.SubjectUserFeedback+".>", mediarec.SubjectUserPreferences+".>"))
 	}, func(ctx context.Context) error {
-		return feeds.FollowCatalog(ctx, follower(bus, natsbus.StreamCatalogItems, mediarec.SubjectCatalogItems+".>"))
+		return feeds.FollowCatalog(ctx, follower(bus, catalogLag, natsbus.StreamCatalogItems, mediarec.SubjectCatalogItems+".>"))
 	})
 
 	dir := filepath.Join(m.Config.DataDir, "hybrid")
@@ -106,9 +117,11 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 		return fmt.Errorf("hybrid index: %w", err)
 	}
 	m.closers = append(m.closers, store.Close)
-	hybrid := recs.NewHybrid(reg, vectors, store, ledger, collab.Options{}, m.Log)
+	hybrid := recs.NewHybrid(reg, vectors, m.observeVectors(store, "hybrid"), ledger, collab.Options{}, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
-	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindItemsByType)
+	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindItemsByType, recs.Metrics{
+		Answers: m.metrics.Recommendations(), TagCache: m.metrics.Cache("tag_vectors"),
+	})
 	m.tasks = append(m.tasks, rec.KeepProfiles)
 
 	// While the bus is away, answers come from what the feeds knew last,
@@ -119,10 +132,12 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 	return nil
 }
 
-// follower reads the subjects of a stream of the bus, as recs.Feeds do.
-func follower(bus *natsbus.Bus, stream string, subjects ...string) recs.Follower {
+// follower reads the subjects of a stream of the bus, as recs.Feeds do,
+// and sets lag to how far behind the stream's end it is.
+func follower(bus *natsbus.Bus, lag prometheus.Gauge, stream string, subjects ...string) recs.Follower {
 	return func(ctx context.Context, fn func(recs.Message), caughtUp func()) error {
-		return bus.Follow(ctx, stream, subjects, func(f natsbus.Followed) {
+		return bus.Follow(ctx, stream, subjects, func(_ context.Context, f natsbus.Followed) {
+			lag.Set(float64(f.Pending))
 			fn(recs.Message{Subject: f.Subject, Data: f.Data, Seq: f.Seq, Pending: f.Pending})
 		}, caughtUp)
 	}
@@ -312,7 +327,7 @@ func (m *Main) openVectors(ctx context.Context, bus *natsbus.Bus, r roles, check
 		}
 		m.closers = append(m.closers, q.Close)
 		checks["qdrant"] = q.Ping
-		return q, nil
+		return m.observeVectors(q, "qdrant"), nil
 	}
 	if m.name == "serve" {
 		local, err := vectordb.OpenLocal(filepath.Join(m.Config.DataDir, "vectors"))
@@ -320,7 +335,7 @@ func (m *Main) openVectors(ctx context.Context, bus *natsbus.Bus, r roles, check
 			return nil, fmt.Errorf("vector index: %w", err)
 		}
 		m.closers = append(m.closers, local.Close)
-		return local, nil
+		return m.observeVectors(local, "local"), nil
 	}
 	dir := filepath.Join(m.Config.DataDir, "vectors-replica")
 	if err := os.RemoveAll(dir); err != nil { // the log is what lasts
@@ -348,7 +363,7 @@ func (m *Main) openVectors(ctx context.Context, bus *natsbus.Bus, r roles, check
 		}
 	}()
 	m.closers = append(m.closers, func() error { stop(); <-done; return nil })
-	return store, nil
+	return m.observeVectors(store, "vectorsync"), nil
 }
 
 // openRemoteEmbedder returns the configured OpenAI-compatible embedder, or

@@ -46,12 +46,16 @@ type Store interface {
 }
 
 // ChangeStore is the outbox side of a store: the entries every item write
-// leaves, read by the relay.
+// leaves, each with the trace context of the write's request, read by the
+// relay.
 type ChangeStore interface {
 	// FindChanges returns up to limit outbox entries, oldest first.
 	FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error)
 	// DeleteChanges removes published entries.
 	DeleteChanges(ctx context.Context, seqs []int64) error
+	// CountChanges returns how many entries wait: the outbox's depth,
+	// which the relay reports.
+	CountChanges(ctx context.Context) (int, error)
 	// FindItemsByIDs returns the items that exist among ids.
 	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
 }

@@ -11,6 +11,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/outbox"
+	"mediarec/internal/tracing"
 )
 
 // Publisher is what the relay needs of the message bus.
@@ -47,13 +48,13 @@ type Relay struct {
 }
 
 // NewRelay returns a relay from store to pub; Run it, and Notify it after
-// writes.
+// writes. ReportDepth (before Run) has it report the outbox's depth.
 func NewRelay(store ChangeStore, pub Publisher, gens Generations, log *slog.Logger) *Relay {
 	r := &Relay{store: store, pub: pub, gens: gens, now: time.Now}
 	r.Poller = outbox.NewPoller(func(ctx context.Context) (bool, error) {
 		n, err := r.relayOnce(ctx)
 		return n < relayBatch, err
-	}, log)
+	}, store.CountChanges, log)
 	return r
 }
 
@@ -83,6 +84,9 @@ func (r *Relay) relayOnce(ctx context.Context) (int, error) {
 	}
 	seqs := make([]int64, 0, len(changes))
 	for _, c := range changes {
+		// Each entry's messages continue the trace of the request that
+		// wrote it.
+		ctx := tracing.ContextWithTraceParent(ctx, c.TraceParent)
 		if c.Collection == "" { // an item change, not a re-embedding entry
 			if err := r.publishEvent(ctx, c, byID[c.ItemID]); err != nil {
 				return 0, errors.Join(err, r.store.DeleteChanges(ctx, seqs))

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"mediarec"
 	"mediarec/internal/catalog"
 	"mediarec/internal/natsbus/natstest"
@@ -25,19 +27,21 @@ type recorder struct {
 	ids    map[string]bool
 	latest map[string][]byte
 	count  map[string]int
+	traces map[string]trace.TraceID // subject → trace of its latest message
 }
 
 func newRecorder() *recorder {
-	return &recorder{ids: map[string]bool{}, latest: map[string][]byte{}, count: map[string]int{}}
+	return &recorder{ids: map[string]bool{}, latest: map[string][]byte{}, count: map[string]int{}, traces: map[string]trace.TraceID{}}
 }
 
-func (r *recorder) Publish(_ context.Context, subject, msgID string, data []byte) error {
+func (r *recorder) Publish(ctx context.Context, subject, msgID string, data []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.ids[msgID] {
 		r.ids[msgID] = true
 		r.latest[subject] = data
 		r.count[subject]++
+		r.traces[subject] = trace.SpanContextFromContext(ctx).TraceID()
 	}
 	return nil
 }
@@ -146,4 +150,47 @@ func TestRelayPublishesItemEvents(t *testing.T) {
 	if n := bus.count[mediarec.SubjectEmbedJobs]; n != jobs {
 		t.Errorf("the embedding result queued %d embed jobs", n-jobs)
 	}
+}
+
+// TestRelayContinuesTrace: the messages relayed from an item's write carry
+// the trace of the request that wrote it, though the relay publishes them
+// later, from its own goroutine.
+func TestRelayContinuesTrace(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlite.NewCatalogStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	bus := newRecorder()
+	relay := catalog.NewRelay(store, bus, liveOnly{}, log)
+	svc := catalog.New(store, log, relay.Notify)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	want := trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	traced := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: want, SpanID: trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, TraceFlags: trace.FlagsSampled,
+	}))
+	item := &mediarec.Item{Type: mediarec.TypeBook, Title: "Dune"}
+	if err := svc.CreateItem(traced, item); err != nil {
+		t.Fatal(err)
+	}
+	natstest.CheckFor(t, 10*time.Second, func() error {
+		bus.mu.Lock()
+		defer bus.mu.Unlock()
+		for _, subject := range []string{mediarec.ItemSubject(item.ID), mediarec.SubjectEmbedJobs} {
+			if got, ok := bus.traces[subject]; !ok || got != want {
+				return fmt.Errorf("%s: trace %s (published: %v), want %s", subject, got, ok, want)
+			}
+		}
+		return nil
+	})
 }

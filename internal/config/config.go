@@ -63,6 +63,17 @@ type Config struct {
 	// model when feedback arrived since the last fit.
 	HybridRefit time.Duration
 
+	// OTLPEndpoint is the OpenTelemetry collector that spans are exported
+	// to, by the standard variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+	// (the full URL) or OTEL_EXPORTER_OTLP_ENDPOINT (a base URL, to which
+	// HTTP appends /v1/traces; OTLPTracesPath tells which). Empty exports
+	// nothing: spans are still made, so that logs carry trace ids.
+	OTLPEndpoint   string
+	OTLPTracesPath bool
+	// OTLPProtocol is "http/protobuf" (the default) or "grpc"
+	// (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL).
+	OTLPProtocol string
+
 	LogLevel        slog.Level
 	BodyLimit       int
 	RequestTimeout  time.Duration
@@ -104,6 +115,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RequestTimeout:     30 * time.Second,
 		ShutdownTimeout:    20 * time.Second,
 	}
+	c.OTLPEndpoint, c.OTLPTracesPath = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), true
+	if c.OTLPEndpoint == "" {
+		c.OTLPEndpoint, c.OTLPTracesPath = getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), false
+	}
+	c.OTLPProtocol = def("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", def("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"))
 	var errs []error
 	for key, dst := range map[string]*int{
 		"EMBEDDING_DIMENSIONS":          &c.EmbeddingDimensions,
@@ -196,7 +212,7 @@ func (c Config) Validate() error {
 	if err := checkURL(c.NATSURL, "nats", "tls"); err != nil {
 		errs = append(errs, fmt.Errorf("NATS_URL: %w", err))
 	}
-	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL} {
+	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL, "OTEL_EXPORTER_OTLP_ENDPOINT": c.OTLPEndpoint} {
 		if err := checkURL(u, "http", "https"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
@@ -213,6 +229,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("NATS_NAMESPACE %q: use letters and digits only", c.NATSNamespace))
 			break
 		}
+	}
+	if c.OTLPProtocol != "http/protobuf" && c.OTLPProtocol != "grpc" {
+		errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q: want http/protobuf or grpc", c.OTLPProtocol))
 	}
 	if c.EmbeddingDimensions < 0 || c.EmbeddingRPM < 0 || c.EmbeddingTPM < 0 {
 		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS and the embedding rate limits must not be negative"))

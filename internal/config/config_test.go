@@ -28,6 +28,10 @@ func TestValidate(t *testing.T) {
 		{name: "dimensions not a number", env: map[string]string{"EMBEDDING_DIMENSIONS": "abc"}, wantErr: "EMBEDDING_DIMENSIONS"},
 		{name: "log level", env: map[string]string{"MEDIAREC_LOG_LEVEL": "loud"}, wantErr: "MEDIAREC_LOG_LEVEL"},
 		{name: "tiny body limit", args: []string{"--body-limit", "10"}, wantErr: "body-limit"},
+		{name: "otlp endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}},
+		{name: "otlp endpoint scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4317"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{name: "otlp grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}},
+		{name: "otlp json", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, wantErr: "want http/protobuf or grpc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

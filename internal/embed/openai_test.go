@@ -140,9 +140,11 @@ func TestOpenAIRetries(t *testing.T) {
 			wantCode:     mediarec.EUNAVAILABLE,
 		},
 		{
-			name:         "503 without a JSON body",
-			cfg:          OpenAIConfig{MaxAttempts: 2},
-			answer:       func(_ int, _ embeddingRequest, w http.ResponseWriter) { http.Error(w, "<html>busy</html>", 503) },
+			name: "503 without a JSON body",
+			cfg:  OpenAIConfig{MaxAttempts: 2},
+			answer: func(_ int, _ embeddingRequest, w http.ResponseWriter) {
+				http.Error(w, "<html>busy</html>", http.StatusServiceUnavailable)
+			},
 			wantRequests: 2,
 			wantCode:     mediarec.EUNAVAILABLE,
 		},

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strconv"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"mediarec"
 )
 
@@ -27,6 +29,18 @@ type Models interface {
 	Embedder(ctx context.Context, model string) (Embedder, error)
 }
 
+// JobCounter counts settled jobs by result (internal/metrics.Jobs).
+type JobCounter interface {
+	Settled(result string)
+}
+
+// Results of a job, as a worker counts and logs them.
+const (
+	JobDone    = "done"    // vector written, or deleted
+	JobFailed  = "failed"  // reported failed for good, or invalid
+	JobRetried = "retried" // handed back for another delivery
+)
+
 // Worker embeds the items of EmbedJobs in batches, writes their vectors and
 // reports each result to the catalog. It keeps no state of its own, so any
 // number of workers can share the jobs.
@@ -34,35 +48,60 @@ type Worker struct {
 	models   Models
 	vectors  VectorWriter
 	pub      Publisher
+	counter  JobCounter
 	log      *slog.Logger
 	attempts int // deliveries before a job is reported failed
 }
 
 // NewWorker returns a worker; a job failing attempts deliveries is
-// reported failed.
-func NewWorker(models Models, vectors VectorWriter, pub Publisher, attempts int, log *slog.Logger) *Worker {
-	return &Worker{models: models, vectors: vectors, pub: pub, attempts: attempts, log: log}
+// reported failed. counter, if not nil, counts the settled jobs.
+func NewWorker(models Models, vectors VectorWriter, pub Publisher, attempts int, counter JobCounter, log *slog.Logger) *Worker {
+	return &Worker{models: models, vectors: vectors, pub: pub, attempts: attempts, counter: counter, log: log}
 }
 
 // generation is where a job's vector goes.
 type generation struct{ collection, model string }
 
+// batch is one call of Handle: the jobs, with each one's delivery count,
+// context and, once settled, result.
+type batch struct {
+	ctx       context.Context
+	jobs      []mediarec.EmbedJob
+	delivered []int
+	ctxs      []context.Context
+	errs      []error
+	results   []string
+}
+
+// jobCtx is the context of job i: its own, carrying its trace.
+func (b *batch) jobCtx(i int) context.Context {
+	if b.ctxs != nil && b.ctxs[i] != nil {
+		return b.ctxs[i]
+	}
+	return b.ctx
+}
+
 // Handle processes a batch and returns one error per job: nil when the job
 // is settled (done, failed and reported, or deleted), an EINVALID error for
 // a job that can never succeed, another error to have it delivered again.
-// delivered[i] counts the deliveries of jobs[i], 1 the first time.
-func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered []int) []error {
-	errs := make([]error, len(jobs))
+// delivered[i] counts the deliveries of jobs[i], 1 the first time; ctxs[i]
+// (ctxs may be nil) is the context of jobs[i], with the trace it came
+// with: its result is reported in it, and the writes of a group of jobs
+// happen in the context of the group's first (the jobs of one batch
+// request share one trace).
+func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered []int, ctxs []context.Context) []error {
+	b := &batch{ctx: ctx, jobs: jobs, delivered: delivered, ctxs: ctxs, errs: make([]error, len(jobs)), results: make([]string, len(jobs))}
 	groups := map[generation][]int{} // indexes of the jobs to embed
 	deletes := map[string][]int{}    // collection → indexes
 	for i, j := range jobs {
 		switch {
 		case j.ItemID <= 0 || j.Collection == "":
-			errs[i] = mediarec.Errorf(mediarec.EINVALID, "Embed job without an item id or a collection.")
+			b.errs[i] = mediarec.Errorf(mediarec.EINVALID, "Embed job without an item id or a collection.")
+			b.results[i] = JobFailed
 		case j.Deleted:
 			deletes[j.Collection] = append(deletes[j.Collection], i)
 		case j.Item == nil:
-			errs[i] = w.fail(ctx, j, "the job carries no item")
+			b.results[i], b.errs[i] = JobFailed, w.fail(b.jobCtx(i), j, "the job carries no item")
 		default:
 			g := generation{j.Collection, j.Model}
 			groups[g] = append(groups[g], i)
@@ -73,37 +112,86 @@ func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered
 		for k, i := range idx {
 			ids[k] = jobs[i].ItemID
 		}
-		err := w.vectors.Delete(ctx, coll, ids)
+		err := w.vectors.Delete(b.jobCtx(idx[0]), coll, ids)
 		for _, i := range idx {
-			errs[i] = err
+			b.errs[i], b.results[i] = err, JobDone
+			if err != nil {
+				b.results[i] = JobRetried
+			}
 		}
 	}
 	for g, idx := range groups {
-		w.embedGroup(ctx, g, jobs, delivered, idx, errs)
+		w.embedGroup(b, g, idx)
 	}
-	return errs
+	w.logBatch(b)
+	return b.errs
 }
 
 // embedGroup embeds and writes the jobs idx of one collection and settles
 // each. When the embedder refuses the batch as invalid (one text too long
 // for the model, say), it retries the jobs one by one, so only the
 // offending item fails.
-func (w *Worker) embedGroup(ctx context.Context, g generation, jobs []mediarec.EmbedJob, delivered, idx []int, errs []error) {
-	err := w.embedAndWrite(ctx, g, jobs, idx)
+func (w *Worker) embedGroup(b *batch, g generation, idx []int) {
+	err := w.embedAndWrite(b.jobCtx(idx[0]), g, b.jobs, idx)
 	if err != nil && len(idx) > 1 && mediarec.ErrorCode(err) == mediarec.EINVALID {
 		for _, i := range idx {
-			w.embedGroup(ctx, g, jobs, delivered, []int{i}, errs)
+			w.embedGroup(b, g, []int{i})
 		}
 		return
 	}
 	for _, i := range idx {
 		if err != nil {
-			errs[i] = w.retryOrFail(ctx, jobs[i], delivered[i], err)
+			b.results[i], b.errs[i] = w.retryOrFail(b.jobCtx(i), b.jobs[i], b.delivered[i], err)
 		} else {
-			errs[i] = w.report(ctx, jobs[i], mediarec.EmbeddingDone, "")
+			b.results[i], b.errs[i] = JobDone, w.report(b.jobCtx(i), b.jobs[i], mediarec.EmbeddingDone, "")
 		}
 	}
 }
+
+// logBatch counts the jobs by result and logs one line per collection and
+// trace: one per request that queued them (a batch ingest's items share
+// one), in that request's trace.
+func (w *Worker) logBatch(b *batch) {
+	type key struct {
+		collection string
+		trace      trace.TraceID
+	}
+	type line struct {
+		ctx     context.Context
+		ids     []int64 // the first maxLoggedIDs
+		items   int
+		results map[string]int
+	}
+	lines := map[key]*line{}
+	var order []key
+	for i, j := range b.jobs {
+		if w.counter != nil {
+			w.counter.Settled(b.results[i])
+		}
+		ctx := b.jobCtx(i)
+		k := key{j.Collection, trace.SpanContextFromContext(ctx).TraceID()}
+		l, ok := lines[k]
+		if !ok {
+			l = &line{ctx: ctx, results: map[string]int{}}
+			lines[k] = l
+			order = append(order, k)
+		}
+		if len(l.ids) < maxLoggedIDs {
+			l.ids = append(l.ids, j.ItemID)
+		}
+		l.items++
+		l.results[b.results[i]]++
+	}
+	for _, k := range order {
+		l := lines[k]
+		w.log.LogAttrs(l.ctx, slog.LevelInfo, "embed jobs settled", slog.String("collection", k.collection),
+			slog.Int("items", l.items), slog.Any("item_ids", l.ids), slog.Int(JobDone, l.results[JobDone]),
+			slog.Int(JobRetried, l.results[JobRetried]), slog.Int(JobFailed, l.results[JobFailed]))
+	}
+}
+
+// maxLoggedIDs bounds the item ids one log line lists.
+const maxLoggedIDs = 20
 
 func (w *Worker) embedAndWrite(ctx context.Context, g generation, jobs []mediarec.EmbedJob, idx []int) error {
 	e, err := w.models.Embedder(ctx, g.model)
@@ -132,14 +220,15 @@ func (w *Worker) embedAndWrite(ctx context.Context, g generation, jobs []mediare
 }
 
 // retryOrFail asks for another delivery, unless this was the last one: then
-// the item is reported failed with the reason, and the job is settled.
-func (w *Worker) retryOrFail(ctx context.Context, j mediarec.EmbedJob, delivered int, err error) error {
+// the item is reported failed with the reason, and the job is settled. It
+// returns the job's result and error.
+func (w *Worker) retryOrFail(ctx context.Context, j mediarec.EmbedJob, delivered int, err error) (string, error) {
 	if delivered < w.attempts && mediarec.ErrorCode(err) != mediarec.EINVALID {
-		w.log.Warn("embed job failed; will retry", "item_id", j.ItemID, "attempt", delivered, "error", err)
-		return err
+		w.log.WarnContext(ctx, "embed job failed; will retry", "item_id", j.ItemID, "attempt", delivered, "error", err)
+		return JobRetried, err
 	}
-	w.log.Error("embed job failed for good", "item_id", j.ItemID, "attempts", delivered, "error", err)
-	return w.fail(ctx, j, failureReason(err))
+	w.log.ErrorContext(ctx, "embed job failed for good", "item_id", j.ItemID, "attempts", delivered, "error", err)
+	return JobFailed, w.fail(ctx, j, failureReason(err))
 }
 
 func (w *Worker) fail(ctx context.Context, j mediarec.EmbedJob, reason string) error {

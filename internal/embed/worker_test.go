@@ -1,6 +1,7 @@
 package embed_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/trace"
 
 	"mediarec"
 	"mediarec/internal/embed"
+	"mediarec/internal/tracing"
 )
 
 // fakeEmbedder refuses texts containing "too long" as invalid and fails
@@ -98,6 +101,7 @@ func TestWorker(t *testing.T) {
 		wantStatus  map[int64]mediarec.EmbeddingStatus
 		wantVectors map[string][]int64
 		wantDeleted []int64
+		wantCounted map[string]int // settled jobs by result
 	}{
 		{
 			name:        "embeds and reports done",
@@ -107,21 +111,24 @@ func TestWorker(t *testing.T) {
 			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingDone, 4: mediarec.EmbeddingDone},
 			wantVectors: map[string][]int64{"items": {1, 2}, "items_next": {4}},
 			wantDeleted: []int64{3},
+			wantCounted: map[string]int{embed.JobDone: 4},
 		},
 		{
-			name:      "transient failure is retried",
-			down:      unavailable,
-			jobs:      []mediarec.EmbedJob{job(1, "Alien")},
-			delivered: 1,
-			wantErrs:  []string{mediarec.EUNAVAILABLE},
+			name:        "transient failure is retried",
+			down:        unavailable,
+			jobs:        []mediarec.EmbedJob{job(1, "Alien")},
+			delivered:   1,
+			wantErrs:    []string{mediarec.EUNAVAILABLE},
+			wantCounted: map[string]int{embed.JobRetried: 1},
 		},
 		{
-			name:       "last attempt reports failed",
-			down:       unavailable,
-			jobs:       []mediarec.EmbedJob{job(1, "Alien")},
-			delivered:  5,
-			wantErrs:   []string{""},
-			wantStatus: map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingFailed},
+			name:        "last attempt reports failed",
+			down:        unavailable,
+			jobs:        []mediarec.EmbedJob{job(1, "Alien")},
+			delivered:   5,
+			wantErrs:    []string{""},
+			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingFailed},
+			wantCounted: map[string]int{embed.JobFailed: 1},
 		},
 		{
 			name:        "one invalid text fails alone",
@@ -130,25 +137,28 @@ func TestWorker(t *testing.T) {
 			wantErrs:    []string{"", "", ""},
 			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingFailed, 3: mediarec.EmbeddingDone},
 			wantVectors: map[string][]int64{"items": {1, 3}},
+			wantCounted: map[string]int{embed.JobDone: 2, embed.JobFailed: 1},
 		},
 		{
-			name:       "job without an item",
-			jobs:       []mediarec.EmbedJob{{ItemID: 9, Version: 1, Collection: "items", Model: "fake"}, {Version: 1}},
-			delivered:  1,
-			wantErrs:   []string{"", mediarec.EINVALID},
-			wantStatus: map[int64]mediarec.EmbeddingStatus{9: mediarec.EmbeddingFailed},
+			name:        "job without an item",
+			jobs:        []mediarec.EmbedJob{{ItemID: 9, Version: 1, Collection: "items", Model: "fake"}, {Version: 1}},
+			delivered:   1,
+			wantErrs:    []string{"", mediarec.EINVALID},
+			wantStatus:  map[int64]mediarec.EmbeddingStatus{9: mediarec.EmbeddingFailed},
+			wantCounted: map[string]int{embed.JobFailed: 2},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vectors := &fakeVectors{upserted: map[string][]int64{}}
 			bus := &fakeBus{results: map[int64]mediarec.EmbedResult{}}
-			w := embed.NewWorker(fakeModels{&fakeEmbedder{down: tt.down}}, vectors, bus, 5, slog.New(slog.DiscardHandler))
+			counted := jobCounter{}
+			w := embed.NewWorker(fakeModels{&fakeEmbedder{down: tt.down}}, vectors, bus, 5, counted, slog.New(slog.DiscardHandler))
 			delivered := make([]int, len(tt.jobs))
 			for i := range delivered {
 				delivered[i] = tt.delivered
 			}
-			errs := w.Handle(context.Background(), tt.jobs, delivered)
+			errs := w.Handle(context.Background(), tt.jobs, delivered, nil)
 			var codes []string
 			for _, err := range errs {
 				codes = append(codes, mediarec.ErrorCode(err))
@@ -179,7 +189,56 @@ func TestWorker(t *testing.T) {
 			if diff := cmp.Diff(tt.wantDeleted, vectors.deleted); diff != "" {
 				t.Fatalf("deleted (-want +got):\n%s", diff)
 			}
+			if diff := cmp.Diff(tt.wantCounted, map[string]int(counted)); diff != "" {
+				t.Fatalf("counted (-want +got):\n%s", diff)
+			}
 		})
+	}
+}
+
+// jobCounter counts settled jobs by result.
+type jobCounter map[string]int
+
+func (c jobCounter) Settled(result string) { c[result]++ }
+
+// TestWorkerLogsEachTrace: the worker logs its jobs in the trace of the
+// request that queued them, one line per collection and trace, so that the
+// trace of a POST /v1/items leads to the worker's line about the item.
+func TestWorkerLogsEachTrace(t *testing.T) {
+	traceOf := func(b byte) context.Context {
+		return trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID{b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, SpanID: trace.SpanID{b, 1, 2, 3, 4, 5, 6, 7},
+		}))
+	}
+	jobs := []mediarec.EmbedJob{job(1, "Alien"), job(2, "Aliens"), job(3, "Heat")}
+	ctxs := []context.Context{traceOf(0xa), traceOf(0xb), traceOf(0xa)}
+	var logs bytes.Buffer
+	log := slog.New(tracing.NewLogHandler(slog.NewJSONHandler(&logs, nil)))
+	w := embed.NewWorker(fakeModels{&fakeEmbedder{}}, &fakeVectors{upserted: map[string][]int64{}}, &fakeBus{results: map[int64]mediarec.EmbedResult{}}, 5, nil, log)
+	if errs := w.Handle(context.Background(), jobs, []int{1, 1, 1}, ctxs); errs[0] != nil || errs[1] != nil || errs[2] != nil {
+		t.Fatalf("errors: %v", errs)
+	}
+	type line struct {
+		Msg     string  `json:"msg"`
+		TraceID string  `json:"trace_id"`
+		ItemIDs []int64 `json:"item_ids"`
+		Done    int     `json:"done"`
+	}
+	var got []line
+	dec := json.NewDecoder(&logs)
+	for dec.More() {
+		var l line
+		if err := dec.Decode(&l); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, l)
+	}
+	want := []line{
+		{Msg: "embed jobs settled", TraceID: trace.SpanContextFromContext(ctxs[0]).TraceID().String(), ItemIDs: []int64{1, 3}, Done: 2},
+		{Msg: "embed jobs settled", TraceID: trace.SpanContextFromContext(ctxs[1]).TraceID().String(), ItemIDs: []int64{2}, Done: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("log lines (-want +got):\n%s", diff)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options configure an app.
@@ -27,11 +29,18 @@ type Options struct {
 	Logger         *slog.Logger
 	// Checks are the dependencies /readyz asks; each returns nil when ready.
 	Checks map[string]func(context.Context) error
+	// Registry is the process's one Prometheus registry, served on
+	// /metrics; nil gives the app a registry of its own.
+	Registry *prometheus.Registry
+	// TracerProvider makes the span of each request, a child of the
+	// caller's when the request carries a W3C traceparent; nil makes none.
+	TracerProvider trace.TracerProvider
 }
 
-// NewApp returns a Fiber app with request ids, JSON access logs, Prometheus
-// metrics, panic recovery, a body limit, timeouts, problem+json errors and the
-// /healthz, /readyz and /metrics routes. Callers register their routes on it.
+// NewApp returns a Fiber app with request ids, trace spans, JSON access logs,
+// Prometheus metrics, panic recovery, a body limit, timeouts, problem+json
+// errors and the /healthz, /readyz and /metrics routes. Callers register
+// their routes on it.
 func NewApp(opts Options) *fiber.App {
 	log := opts.Logger
 	app := fiber.New(fiber.Config{
@@ -44,11 +53,20 @@ func NewApp(opts Options) *fiber.App {
 		DisableStartupMessage: true,
 	})
 
-	reg := prometheus.NewRegistry()
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
+	tp := opts.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
 
 	app.Use(requestid.New(requestid.Config{Generator: newRequestID}))
+	// Outside observe, so that the access log line carries the trace id.
+	app.Use(traceRequests(tp.Tracer("mediarec/internal/httpapi")))
 	app.Use(observe(log, m, app.ErrorHandler))
 	app.Use(recover.New())
 	app.Use(deadline(opts.RequestTimeout))

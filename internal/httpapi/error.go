@@ -40,7 +40,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		p := problemFor(err)
 		if p.Status >= 500 && p.Status != fiber.StatusServiceUnavailable {
-			log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "error", err.Error())
+			log.ErrorContext(c.UserContext(), "request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "error", err.Error())
 		}
 		p.Instance = c.Path()
 		if p.Status == fiber.StatusUnauthorized {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/propagation"
 
 	"mediarec"
 )
@@ -171,6 +172,9 @@ func Forward(u *Upstream) fiber.Handler {
 		req.Header.Set(fiber.HeaderXForwardedFor, peer)
 		req.Header.Set(fiber.HeaderXForwardedProto, c.Protocol())
 		req.Header.Set(fiber.HeaderXForwardedHost, c.Hostname())
+		// The upstream's span is a child of this request's (the caller's
+		// traceparent, copied above, names this one's parent).
+		propagation.TraceContext{}.Inject(c.UserContext(), requestHeaders{&req.Header})
 
 		deadline := time.Now().Add(u.timeout)
 		if d, ok := c.UserContext().Deadline(); ok && d.Before(deadline) {

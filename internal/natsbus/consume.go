@@ -2,12 +2,17 @@ package natsbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"mediarec"
 )
@@ -17,6 +22,11 @@ import (
 type Message struct {
 	Data      []byte
 	Delivered int
+	// Ctx is the context to handle this message in: the batch's, with the
+	// span of processing this message, the child of its publisher's span.
+	// Like an http.Request's, it lives as long as the handler's call; nil
+	// stands for the batch's.
+	Ctx context.Context
 }
 
 // BatchHandler handles a batch and returns one error per message: nil acks
@@ -57,14 +67,23 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) e
 			continue
 		}
 		msgs := make([]Message, len(taken))
+		spans := make([]trace.Span, len(taken))
 		for i, m := range taken {
-			msgs[i] = Message{Data: m.Data(), Delivered: delivered(m)}
+			n := delivered(m)
+			var mctx context.Context
+			mctx, spans[i] = b.startProcess(ctx, strings.TrimPrefix(m.Subject(), b.pre), m.Headers(),
+				semconv.MessagingConsumerGroupName(cfg.Durable), attribute.Int("messaging.nats.message.delivery_count", n))
+			msgs[i] = Message{Data: m.Data(), Delivered: n, Ctx: mctx}
 		}
 		errs := h(ctx, msgs)
 		for i, m := range taken {
-			if err := ack(m, errs[i]); err != nil {
-				b.log.Warn("ack failed", "consumer", cfg.Durable, "error", err)
+			if errs[i] != nil {
+				spans[i].SetStatus(codes.Error, errs[i].Error())
 			}
+			if err := ack(m, errs[i]); err != nil {
+				b.log.WarnContext(msgs[i].Ctx, "ack failed", "consumer", cfg.Durable, "error", err)
+			}
+			spans[i].End()
 		}
 	}
 	return nil
@@ -140,13 +159,16 @@ type Followed struct {
 }
 
 // Follow reads every message on the subjects (which may hold wildcards,
-// "user.feedback.v1.>") of stream, from the oldest kept, and hands each to fn until ctx ends.
+// "user.feedback.v1.>") of stream, from the oldest kept, and hands each to
+// fn until ctx ends, with a context that carries the span context of the
+// message's publisher, if any (and no span of its own: a replica starting
+// reads whole streams).
 // Unlike Consume, every process that follows sees every message: it is how
 // a replica builds its own view of a stream. caughtUp, when not nil, is
 // called once, after fn has been handed every message the stream held when
 // Follow started: a replica is ready from then on. The ordered consumer
 // recreates itself after a server outage.
-func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn func(Followed), caughtUp func()) error {
+func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn func(context.Context, Followed), caughtUp func()) error {
 	// Servers before 2.10 take one filter subject per consumer: several
 	// are matched here instead, on the whole stream.
 	var filters []string
@@ -187,7 +209,7 @@ func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn f
 		}
 		subject := strings.TrimPrefix(m.Subject(), b.pre)
 		if len(subjects) == 1 || slices.ContainsFunc(subjects, func(f string) bool { return subjectMatches(f, subject) }) {
-			fn(Followed{Subject: subject, Data: m.Data(), Seq: md.Sequence.Stream, Pending: md.NumPending})
+			fn(remoteContext(ctx, m.Headers()), Followed{Subject: subject, Data: m.Data(), Seq: md.Sequence.Stream, Pending: md.NumPending})
 		}
 		if md.NumPending == 0 && caughtUp != nil {
 			caughtUp()
@@ -214,3 +236,23 @@ func subjectMatches(filter, subject string) bool {
 // Connected reports whether the bus is connected to its server now: a
 // reader of followed state can tell that it may be stale.
 func (b *Bus) Connected() bool { return b.nc.IsConnected() }
+
+// ConsumerPending returns how many messages of stream the durable consumer
+// has not acknowledged yet: those waiting for it and those in flight. A
+// consumer not created yet (no worker has started) has everything the
+// stream holds ahead of it, which is that for a work queue.
+func (b *Bus) ConsumerPending(ctx context.Context, stream, durable string) (uint64, error) {
+	c, err := b.js.Consumer(ctx, b.pre+stream, durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		s, err := b.js.Stream(ctx, b.pre+stream)
+		if err != nil {
+			return 0, fmt.Errorf("stream %s: %w", stream, err)
+		}
+		return s.CachedInfo().State.Msgs, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
+	}
+	info := c.CachedInfo()
+	return info.NumPending + uint64(info.NumAckPending), nil
+}

@@ -25,7 +25,7 @@ func followAll(t *testing.T, b *natsbus.Bus, subjects ...string) (map[string]str
 	)
 	caughtUp, done := make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- b.Follow(ctx, natsbus.StreamVectors, subjects, func(f natsbus.Followed) {
+		done <- b.Follow(ctx, natsbus.StreamVectors, subjects, func(_ context.Context, f natsbus.Followed) {
 			mu.Lock()
 			defer mu.Unlock()
 			latest[f.Subject] = string(f.Data)

@@ -14,6 +14,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"mediarec"
 )
@@ -71,22 +76,31 @@ type Options struct {
 	// Namespace prefixes every stream and subject, so that several
 	// deployments (or test runs) can share one server.
 	Namespace string
+	// TracerProvider makes the spans of publishing and processing
+	// messages, whose trace context travels in the message headers; nil
+	// makes none, and then only the caller's context travels.
+	TracerProvider trace.TracerProvider
 }
 
 // Bus is a JetStream connection with the streams in place.
 type Bus struct {
-	nc  *nats.Conn
-	js  jetstream.JetStream
-	ns  *server.Server // the embedded server, if this bus runs one
-	log *slog.Logger
-	pre string
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	ns     *server.Server // the embedded server, if this bus runs one
+	log    *slog.Logger
+	pre    string
+	tracer trace.Tracer
 }
 
 // Open connects to the configured server, or starts the embedded one, and
 // makes sure the streams exist. The connection reconnects for ever: while
 // the server is away publishes fail, and the outbox keeps what they carried.
 func Open(ctx context.Context, opts Options, log *slog.Logger) (*Bus, error) {
-	b := &Bus{log: log}
+	tp := opts.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	b := &Bus{log: log, tracer: tp.Tracer("mediarec/internal/natsbus")}
 	if opts.Namespace != "" {
 		b.pre = opts.Namespace + "_"
 	}
@@ -143,11 +157,12 @@ func Open(ctx context.Context, opts Options, log *slog.Logger) (*Bus, error) {
 // differ: every process opens the bus at start, and a needless update races
 // (inside the server) with consumers being created on the same stream.
 func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
-	s, err := b.js.CreateStream(ctx, cfg)
+	_, err := b.js.CreateStream(ctx, cfg)
 	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return err
 	}
-	if s, err = b.js.Stream(ctx, cfg.Name); err != nil {
+	s, err := b.js.Stream(ctx, cfg.Name)
+	if err != nil {
 		return err
 	}
 	have, perSubject := s.CachedInfo().Config, cfg.MaxMsgsPerSubject
@@ -209,8 +224,17 @@ func (b *Bus) Close() error {
 
 // Publish stores data on subject. msgID de-duplicates: a second publish of
 // the same id within the stream's window is acknowledged but not stored.
+// The message's headers carry the trace context of a producer span, the
+// child of ctx's span, so that its consumers continue the trace.
 func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) error {
-	if _, err := b.js.Publish(ctx, b.pre+subject, data, jetstream.WithMsgID(msgID)); err != nil {
+	ctx, span := b.tracer.Start(ctx, "publish "+subjectFamily(subject), trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(messagingSystem, semconv.MessagingOperationTypeSend,
+			semconv.MessagingDestinationName(subject), semconv.MessagingMessageID(msgID)))
+	defer span.End()
+	msg := &nats.Msg{Subject: b.pre + subject, Data: data, Header: nats.Header{}}
+	propagation.TraceContext{}.Inject(ctx, headers(msg.Header))
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID)); err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return mediarec.Errorf(mediarec.EUNAVAILABLE, "The message bus did not take the message: %v.", err)
 	}
 	return nil

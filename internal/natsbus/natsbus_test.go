@@ -210,7 +210,7 @@ func TestFollowSeesEverything(t *testing.T) {
 			for i := range followers {
 				f := &followers[i]
 				wg.Go(func() {
-					if err := b.Follow(runCtx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserFeedback + ".>"}, func(m natsbus.Followed) {
+					if err := b.Follow(runCtx, natsbus.StreamUserEvents, []string{mediarec.SubjectUserFeedback + ".>"}, func(_ context.Context, m natsbus.Followed) {
 						f.mu.Lock()
 						defer f.mu.Unlock()
 						f.seen = append(f.seen, string(m.Data))

@@ -14,10 +14,15 @@ import (
 // backing off while passes fail (the bus is away, say).
 type Poller struct {
 	pass  func(ctx context.Context) (drained bool, err error)
-	log   *slog.Logger
-	wake  chan struct{}
-	poll  time.Duration
-	limit time.Duration
+	count func(ctx context.Context) (int, error)
+	depth Gauge
+	// measured is when the depth was last counted: a count costs a scan
+	// of the outbox, so a backlog is counted once a second, not per pass.
+	measured time.Time
+	log      *slog.Logger
+	wake     chan struct{}
+	poll     time.Duration
+	limit    time.Duration
 	// gap is the least time from the start of one pass to the start of
 	// the next that a Notify triggers. Under a steady stream of writes
 	// every write notifies; without a gap each pass would relay one or two
@@ -27,10 +32,34 @@ type Poller struct {
 	gap time.Duration
 }
 
+// Gauge receives the depth of an outbox: a prometheus.Gauge, say.
+type Gauge interface{ Set(float64) }
+
 // NewPoller returns a poller of pass, which relays one batch and reports
-// whether the outbox is now empty.
-func NewPoller(pass func(ctx context.Context) (bool, error), log *slog.Logger) *Poller {
-	return &Poller{pass: pass, log: log, wake: make(chan struct{}, 1), poll: time.Second, limit: 10 * time.Second, gap: 25 * time.Millisecond}
+// whether the outbox is now empty. count, if not nil, tells how many
+// entries wait, for ReportDepth.
+func NewPoller(pass func(ctx context.Context) (bool, error), count func(ctx context.Context) (int, error), log *slog.Logger) *Poller {
+	return &Poller{pass: pass, count: count, log: log, wake: make(chan struct{}, 1), poll: time.Second, limit: 10 * time.Second, gap: 25 * time.Millisecond}
+}
+
+// ReportDepth has the poller count its outbox after its passes and set g
+// to it; call it before Run.
+func (p *Poller) ReportDepth(g Gauge) { p.depth = g }
+
+// measure counts the outbox into the depth gauge: after a pass that drained
+// it (cheap then), else at most once a second.
+func (p *Poller) measure(ctx context.Context, drained bool) {
+	if p.depth == nil || p.count == nil || (!drained && time.Since(p.measured) < time.Second) {
+		return
+	}
+	p.measured = time.Now()
+	n, err := p.count(ctx)
+	if err != nil {
+		// The pass reports the outage; the gauge keeps its last value.
+		p.log.DebugContext(ctx, "count the outbox", "error", err)
+		return
+	}
+	p.depth.Set(float64(n))
 }
 
 // Notify tells the poller there is something new, so it need not wait for
@@ -49,6 +78,8 @@ func (p *Poller) Run(ctx context.Context) error {
 	for {
 		started := time.Now()
 		drained, err := p.pass(ctx)
+		// Measured while the bus is away too: that is when it grows.
+		p.measure(ctx, err == nil && drained)
 		wait := p.poll
 		switch {
 		case ctx.Err() != nil:

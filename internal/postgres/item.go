@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mediarec"
+	"mediarec/internal/tracing"
 )
 
 // upsertChunk is how many upserts go to the server in one pipelined round
@@ -105,8 +106,8 @@ func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) erro
 			INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language)
 			VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9)
 			RETURNING id, version, embedding_status, created_at, updated_at
-		), out AS (INSERT INTO outbox (item_id, version) SELECT id, version FROM ins)
-		SELECT id, version, embedding_status, created_at, updated_at FROM ins`, contentArgs(item)...,
+		), out AS (INSERT INTO outbox (item_id, version, trace_parent) SELECT id, version, $10::text FROM ins)
+		SELECT id, version, embedding_status, created_at, updated_at FROM ins`, append(contentArgs(item), tracing.TraceParent(ctx))...,
 	).Scan(&item.ID, &item.Version, &item.EmbeddingStatus, &item.CreatedAt, &item.UpdatedAt)
 	if isUniqueViolation(err) {
 		return externalIDTaken(item.ExternalID)
@@ -149,7 +150,7 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 	} else if err != nil {
 		return nil, fmt.Errorf("update item %d: %w", id, err)
 	}
-	if _, err := tx.Exec(ctx, enqueueSQL, id, updated.Version, false); err != nil {
+	if _, err := tx.Exec(ctx, enqueueSQL, id, updated.Version, false, tracing.TraceParent(ctx)); err != nil {
 		return nil, fmt.Errorf("update item %d: enqueue: %w", id, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -162,8 +163,8 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 func (s *CatalogStore) DeleteItem(ctx context.Context, id int64) error {
 	var deleted int64
 	err := s.db.Pool.QueryRow(ctx, `WITH del AS (DELETE FROM items WHERE id = $1 RETURNING id, version),
-		out AS (INSERT INTO outbox (item_id, version, deleted) SELECT id, version, true FROM del)
-		SELECT id FROM del`, id).Scan(&deleted)
+		out AS (INSERT INTO outbox (item_id, version, deleted, trace_parent) SELECT id, version, true, $2::text FROM del)
+		SELECT id FROM del`, id, tracing.TraceParent(ctx)).Scan(&deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return itemNotFound(id)
 	} else if err != nil {

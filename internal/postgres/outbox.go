@@ -7,9 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mediarec"
+	"mediarec/internal/tracing"
 )
 
-const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted) VALUES ($1, $2, $3)`
+const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted, trace_parent) VALUES ($1, $2, $3, $4)`
 
 // change is an outbox entry about to be written.
 type change struct {
@@ -17,7 +18,8 @@ type change struct {
 	version int32
 }
 
-// enqueueAll writes the outbox entries of a batch in one statement.
+// enqueueAll writes the outbox entries of a batch in one statement, with
+// the trace context of ctx.
 func enqueueAll(ctx context.Context, tx pgx.Tx, changes []change) error {
 	if len(changes) == 0 {
 		return nil
@@ -26,7 +28,8 @@ func enqueueAll(ctx context.Context, tx pgx.Tx, changes []change) error {
 	for i, c := range changes {
 		ids[i], versions[i] = c.itemID, c.version
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (item_id, version) SELECT * FROM unnest($1::bigint[], $2::int[])`, ids, versions); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (item_id, version, trace_parent) SELECT *, $3::text FROM unnest($1::bigint[], $2::int[])`,
+		ids, versions, tracing.TraceParent(ctx)); err != nil {
 		return fmt.Errorf("enqueue %d changes: %w", len(changes), err)
 	}
 	return nil
@@ -45,16 +48,25 @@ func (s *CatalogStore) EnqueueAll(ctx context.Context, collection string) (int, 
 
 // FindChanges returns up to limit outbox entries, oldest first.
 func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
-	rows, _ := s.db.Pool.Query(ctx, `SELECT id, item_id, version, deleted, collection, event_only FROM outbox ORDER BY id LIMIT $1`, limit)
+	rows, _ := s.db.Pool.Query(ctx, `SELECT id, item_id, version, deleted, collection, event_only, trace_parent FROM outbox ORDER BY id LIMIT $1`, limit)
 	changes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (mediarec.ItemChange, error) {
 		var c mediarec.ItemChange
-		err := row.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection, &c.EventOnly)
+		err := row.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection, &c.EventOnly, &c.TraceParent)
 		return c, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find changes: %w", err)
 	}
 	return changes, nil
+}
+
+// CountChanges returns how many outbox entries wait.
+func (s *CatalogStore) CountChanges(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count changes: %w", err)
+	}
+	return n, nil
 }
 
 // DeleteChanges removes published outbox entries.
@@ -84,8 +96,8 @@ func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedR
 			UPDATE items SET embedding_status = $1, embedding_error = $2
 			WHERE id = $3 AND version = $4 AND (embedding_status <> $1 OR embedding_error <> $2)
 			RETURNING id, version)
-		INSERT INTO outbox (item_id, version, event_only) SELECT id, version, true FROM changed`,
-		string(r.Status), r.Error, r.ItemID, r.Version); err != nil {
+		INSERT INTO outbox (item_id, version, event_only, trace_parent) SELECT id, version, true, $5::text FROM changed`,
+		string(r.Status), r.Error, r.ItemID, r.Version, tracing.TraceParent(ctx)); err != nil {
 		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
 	}
 	return nil

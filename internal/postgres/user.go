@@ -151,6 +151,15 @@ func (s *UserStore) FindEvents(ctx context.Context, limit int) ([]mediarec.Outbo
 	return evs, nil
 }
 
+// CountEvents returns how many outbox events wait.
+func (s *UserStore) CountEvents(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM user_outbox`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
 // DeleteEvents removes published outbox events.
 func (s *UserStore) DeleteEvents(ctx context.Context, seqs []int64) error {
 	if len(seqs) == 0 {

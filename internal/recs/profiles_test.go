@@ -21,7 +21,7 @@ import (
 func TestStoredProfiles(t *testing.T) {
 	plain, w, ts := newRecommender(t)
 	profiles := recs.NewProfiles(w.vectors, slog.New(slog.DiscardHandler))
-	r := recs.NewRecommender(plain.Service, ts, recs.NewLedger(), nil, profiles, nil)
+	r := recs.NewRecommender(plain.Service, ts, recs.NewLedger(), nil, profiles, nil, recs.Metrics{})
 	var days atomic.Int64
 	clock := func() time.Time { return time.Now().AddDate(0, 0, int(days.Load())) }
 	r.SetClock(clock)

@@ -58,6 +58,22 @@ type RecommendQuery struct {
 	Diversity float64
 }
 
+// Paths of a recommendation answer, as Metrics counts them.
+const (
+	PathHybrid    = "hybrid"     // a profile moved to the collaborative space
+	PathContent   = "content"    // a profile of item and tag vectors alone
+	PathColdStart = "cold_start" // no profile yet: popularity, then starters
+)
+
+// Metrics count what a recommender does; nil fields count nothing.
+type Metrics struct {
+	// Answers counts each answer by path (internal/metrics.Recommendations).
+	Answers interface{ Answered(path string) }
+	// TagCache counts the lookups of preference tag vectors
+	// (internal/metrics.Cache).
+	TagCache interface{ Lookup(hits, misses int) }
+}
+
 // Recommender answers recommendations on top of the search service.
 type Recommender struct {
 	*Service
@@ -67,15 +83,23 @@ type Recommender struct {
 	profiles *Profiles
 	starters Starters
 	tags     tagVectors
+	metrics  Metrics
 	now      func() time.Time
 }
 
 // NewRecommender returns a recommender reading tastes, searching the hybrid
 // index when it has one (hybrid may be nil), reading stored profiles when
-// they are kept (profiles may be nil), and ranking cold starts by the
-// ledger's likes and then starters.
-func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, profiles *Profiles, starters Starters) *Recommender {
-	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, profiles: profiles, starters: starters, now: time.Now}
+// they are kept (profiles may be nil), ranking cold starts by the ledger's
+// likes and then starters, and counting with m.
+func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, profiles *Profiles, starters Starters, m Metrics) *Recommender {
+	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, profiles: profiles, starters: starters, metrics: m, now: time.Now}
+}
+
+// answered counts an answer by path.
+func (r *Recommender) answered(path string) {
+	if r.metrics.Answers != nil {
+		r.metrics.Answers.Answered(path)
+	}
 }
 
 // candidatesPerResult is how many ANN candidates the rerank sees per item
@@ -122,8 +146,13 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 		return nil, err
 	}
 	if p.vector == nil {
-		return r.coldStart(ctx, types, judged, limit)
+		recs, err := r.coldStart(ctx, types, judged, limit)
+		if err == nil {
+			r.answered(PathColdStart)
+		}
+		return recs, err
 	}
+	path := PathContent
 	k := max(limit*candidatesPerResult, minCandidates)
 	cands, err := r.candidates(ctx, r.vectors, coll, p.vector, types, judged, k)
 	if err != nil {
@@ -138,7 +167,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 			if err != nil {
 				return nil, err
 			}
-			p, cands = hp, x.merge(hp.vector, known, cands)
+			p, cands, path = hp, x.merge(hp.vector, known, cands), PathHybrid
 		}
 	}
 	// A list of several media types holds at most half of any one, so
@@ -167,6 +196,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 			out = append(out, Recommendation{Item: it, Score: c.relevance, Reason: p.explain(c.vector, items)})
 		}
 	}
+	r.answered(path)
 	return out, nil
 }
 
@@ -213,8 +243,12 @@ func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string
 			p.liked = append(p.liked, c)
 		}
 	}
-	if p.tagVec, err = r.tags.get(ctx, e, tags); err != nil {
+	var missed int
+	if p.tagVec, missed, err = r.tags.get(ctx, e, tags); err != nil {
 		return p, err
+	}
+	if r.metrics.TagCache != nil && len(tags) > 0 {
+		r.metrics.TagCache.Lookup(len(tags)-missed, missed)
 	}
 	if version != "" {
 		p.vector = r.profiles.stored(ctx, coll, userID, version)
@@ -334,9 +368,10 @@ type tagVectors struct {
 // maxCachedTags bounds the cache; it starts over when full.
 const maxCachedTags = 10_000
 
-func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) ([][]float32, error) {
+// get returns the vectors of tags and how many of them it had to embed.
+func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) ([][]float32, int, error) {
 	if len(tags) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	out := make([][]float32, len(tags))
 	var missing []int
@@ -353,7 +388,7 @@ func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) (
 	}
 	t.mu.Unlock()
 	if len(missing) == 0 {
-		return out, nil
+		return out, 0, nil
 	}
 	texts := make([]string, len(missing))
 	for j, i := range missing {
@@ -361,7 +396,7 @@ func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) (
 	}
 	vecs, err := e.Embed(ctx, texts)
 	if err != nil {
-		return nil, fmt.Errorf("embed preference tags: %w", err)
+		return nil, 0, fmt.Errorf("embed preference tags: %w", err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -371,5 +406,5 @@ func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) (
 			t.vecs[tags[i]] = vecs[j]
 		}
 	}
-	return out, nil
+	return out, len(missing), nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"mediarec"
 	"mediarec/demo"
@@ -168,6 +171,12 @@ func (s *tastes) like(ids ...int64) {
 
 func newRecommender(t *testing.T) (*recs.Recommender, *demoWorld, *tastes) {
 	t.Helper()
+	return newCountedRecommender(t, recs.Metrics{})
+}
+
+// newCountedRecommender is newRecommender counting with m.
+func newCountedRecommender(t *testing.T, m recs.Metrics) (*recs.Recommender, *demoWorld, *tastes) {
+	t.Helper()
 	w, err := loadDemo()
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +191,7 @@ func newRecommender(t *testing.T) (*recs.Recommender, *demoWorld, *tastes) {
 		}
 		return out, nil
 	}
-	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewLedger(), nil, nil, starters), w, ts
+	return recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, recs.NewLedger(), nil, nil, starters, m), w, ts
 }
 
 var spaceWords = regexp.MustCompile(`(?i)\b(space|astronaut|astronom|nasa|moon|mars|martian|planet|galax|cosmos|orbit|apollo|rocket|star|universe|alien)`)
@@ -352,10 +361,14 @@ func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
 	if err := hybrid.Refit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil, nil)
+	answers := &counts{}
+	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil, nil, recs.Metrics{Answers: answers})
 	got, err := withHybrid.Recommend(ctx, q)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if answers.get(recs.PathHybrid) != 1 {
+		t.Errorf("answers counted %v, want one hybrid", answers.all())
 	}
 	for _, rec := range got {
 		if rec.Item.ID == nottingHill {
@@ -366,6 +379,73 @@ func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
 		}
 	}
 	t.Fatalf("the hybrid does not offer Notting Hill: %v", titles(got))
+}
+
+// counts counts answers by path and cache lookups.
+type counts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counts) add(key string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[key] += n
+}
+
+func (c *counts) Answered(path string) { c.add(path, 1) }
+
+func (c *counts) Lookup(hits, misses int) {
+	c.add("hits", hits)
+	c.add("misses", misses)
+}
+
+func (c *counts) get(key string) int { return c.all()[key] }
+
+func (c *counts) all() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
+
+// TestRecommendCountsPaths: each answer is counted by the path it took, and
+// the preference tag cache by its hits and misses.
+func TestRecommendCountsPaths(t *testing.T) {
+	answers, tagCache := &counts{}, &counts{}
+	r, w, ts := newCountedRecommender(t, recs.Metrics{Answers: answers, TagCache: tagCache})
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		prepare func()
+		want    map[string]int // answers so far
+		tags    map[string]int // tag cache lookups so far
+	}{
+		{"no taste yet: cold start", func() {}, map[string]int{recs.PathColdStart: 1}, nil},
+		{"a like: content", func() { ts.like(w.id(t, "movie:Interstellar")) }, map[string]int{recs.PathColdStart: 1, recs.PathContent: 1}, nil},
+		{"new tags miss", func() {
+			ts.mu.Lock()
+			ts.user.Preferences.Tags = []string{"space", "ocean"}
+			ts.mu.Unlock()
+		}, map[string]int{recs.PathColdStart: 1, recs.PathContent: 2}, map[string]int{"hits": 0, "misses": 2}},
+		{"known tags hit", func() {}, map[string]int{recs.PathColdStart: 1, recs.PathContent: 3}, map[string]int{"hits": 2, "misses": 2}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.prepare()
+			if _, err := r.Recommend(ctx, recs.RecommendQuery{UserID: 1, Limit: 5}); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(st.want, answers.all()); diff != "" {
+				t.Fatalf("answers (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(st.tags, tagCache.all()); diff != "" {
+				t.Fatalf("tag cache (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 func titles(rs []recs.Recommendation) []string {

@@ -13,6 +13,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"mediarec"
+	"mediarec/internal/tracing"
 )
 
 // CatalogStore keeps the catalog's items.
@@ -198,6 +199,7 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 	defer outbox.Close()
 
 	now := time.Now().UTC().Truncate(time.Microsecond).UnixMicro()
+	traceParent := tracing.TraceParent(ctx)
 	outcomes := make([]mediarec.UpsertOutcome, len(items))
 	for i, item := range items {
 		var version int
@@ -215,7 +217,7 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 			return nil, formatError(fmt.Errorf("upsert item %q: %w", item.ExternalID, err))
 		}
 		if outcomes[i] != mediarec.Unchanged {
-			if _, err := outbox.ExecContext(ctx, item.ID, version, false, now); err != nil {
+			if _, err := outbox.ExecContext(ctx, item.ID, version, false, now, traceParent); err != nil {
 				return nil, fmt.Errorf("upsert item %q: enqueue: %w", item.ExternalID, err)
 			}
 		}

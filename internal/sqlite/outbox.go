@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"mediarec"
+	"mediarec/internal/tracing"
 )
 
-const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted, created_at) VALUES (?, ?, ?, ?)`
+const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted, created_at, trace_parent) VALUES (?, ?, ?, ?, ?)`
 
-// enqueue records an item change in the caller's transaction.
+// enqueue records an item change in the caller's transaction, with the
+// trace context of ctx.
 func enqueue(ctx context.Context, tx *sql.Tx, itemID int64, version int, deleted bool) error {
-	if _, err := tx.ExecContext(ctx, enqueueSQL, itemID, version, deleted, time.Now().UnixMicro()); err != nil {
+	if _, err := tx.ExecContext(ctx, enqueueSQL, itemID, version, deleted, time.Now().UnixMicro(), tracing.TraceParent(ctx)); err != nil {
 		return fmt.Errorf("enqueue change of item %d: %w", itemID, err)
 	}
 	return nil
@@ -35,7 +37,7 @@ func (s *CatalogStore) EnqueueAll(ctx context.Context, collection string) (int, 
 
 // FindChanges returns up to limit outbox entries, oldest first.
 func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.ItemChange, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT id, item_id, version, deleted, collection, event_only FROM outbox ORDER BY id LIMIT ?`, limit)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT id, item_id, version, deleted, collection, event_only, trace_parent FROM outbox ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find changes: %w", err)
 	}
@@ -43,7 +45,7 @@ func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.I
 	var out []mediarec.ItemChange
 	for rows.Next() {
 		var c mediarec.ItemChange
-		if err := rows.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection, &c.EventOnly); err != nil {
+		if err := rows.Scan(&c.Seq, &c.ItemID, &c.Version, &c.Deleted, &c.Collection, &c.EventOnly, &c.TraceParent); err != nil {
 			return nil, fmt.Errorf("find changes: %w", err)
 		}
 		out = append(out, c)
@@ -52,6 +54,15 @@ func (s *CatalogStore) FindChanges(ctx context.Context, limit int) ([]mediarec.I
 		return nil, fmt.Errorf("find changes: %w", err)
 	}
 	return out, nil
+}
+
+// CountChanges returns how many outbox entries wait.
+func (s *CatalogStore) CountChanges(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count changes: %w", err)
+	}
+	return n, nil
 }
 
 // DeleteChanges removes published outbox entries.
@@ -108,8 +119,8 @@ func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedR
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // nothing changed: nothing to announce
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (item_id, version, event_only, created_at) VALUES (?, ?, 1, ?)`,
-		r.ItemID, r.Version, time.Now().UnixMicro()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (item_id, version, event_only, created_at, trace_parent) VALUES (?, ?, 1, ?, ?)`,
+		r.ItemID, r.Version, time.Now().UnixMicro(), tracing.TraceParent(ctx)); err != nil {
 		return fmt.Errorf("enqueue the status of item %d: %w", r.ItemID, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -23,14 +23,20 @@ type itemCache struct {
 	ttl   time.Duration
 	size  int
 	now   func() time.Time
+	count CacheCounter
 
 	mu    sync.RWMutex
 	until map[int64]time.Time // item id → when its answer must be asked again
 }
 
 func newItemCache(items ItemChecker, ttl time.Duration, size int) *itemCache {
-	return &itemCache{items: items, ttl: ttl, size: size, now: time.Now, until: make(map[int64]time.Time)}
+	return &itemCache{items: items, ttl: ttl, size: size, now: time.Now, count: uncounted{}, until: make(map[int64]time.Time)}
 }
+
+// uncounted counts nothing.
+type uncounted struct{}
+
+func (uncounted) Lookup(int, int) {}
 
 // ItemExists answers from the cache when it can, else asks the catalog.
 func (c *itemCache) ItemExists(ctx context.Context, id int64) (bool, error) {
@@ -39,8 +45,10 @@ func (c *itemCache) ItemExists(ctx context.Context, id int64) (bool, error) {
 	until, ok := c.until[id]
 	c.mu.RUnlock()
 	if ok && now.Before(until) {
+		c.count.Lookup(1, 0)
 		return true, nil
 	}
+	c.count.Lookup(0, 1)
 	exists, err := c.items.ItemExists(ctx, id)
 	if err != nil || !exists {
 		if ok {

@@ -20,12 +20,19 @@ func (c *countingItems) ItemExists(_ context.Context, id int64) (bool, error) {
 	return c.exists[id], c.err
 }
 
+// lookups counts a cache's hits and misses.
+type lookups struct{ hits, misses int }
+
+func (l *lookups) Lookup(hits, misses int) { l.hits += hits; l.misses += misses }
+
 func TestItemCache(t *testing.T) {
 	ctx := context.Background()
 	catalog := &countingItems{exists: map[int64]bool{1: true, 2: true}}
 	now := time.Now()
 	c := newItemCache(catalog, time.Minute, 100)
 	c.now = func() time.Time { return now }
+	counted := &lookups{}
+	c.count = counted
 
 	steps := []struct {
 		name      string
@@ -57,6 +64,11 @@ func TestItemCache(t *testing.T) {
 				t.Fatalf("ItemExists(%d) = %v, %v after %d questions; want %v after %d", s.id, got, err, catalog.asked, s.want, s.wantAsked)
 			}
 		})
+	}
+
+	// Every question to the catalog was a miss, every other lookup a hit.
+	if counted.hits != len(steps)-catalog.asked || counted.misses != catalog.asked {
+		t.Fatalf("counted %d hits and %d misses, want %d and %d", counted.hits, counted.misses, len(steps)-catalog.asked, catalog.asked)
 	}
 
 	catalog.err = errors.New("catalog away")

@@ -20,7 +20,8 @@ const relayBatch = 500
 
 // NewRelay returns the relay of the users outbox: it publishes each event
 // (feedback, preferences) on its subject and deletes it once the bus has it.
-// Run it, and Notify it after writes (Config.Changed).
+// Run it, and Notify it after writes (Config.Changed). ReportDepth (before
+// Run) has it report the outbox's depth.
 func NewRelay(store EventStore, pub Publisher, log *slog.Logger) *outbox.Poller {
 	return outbox.NewPoller(func(ctx context.Context) (bool, error) {
 		events, err := store.FindEvents(ctx, relayBatch)
@@ -40,5 +41,5 @@ func NewRelay(store EventStore, pub Publisher, log *slog.Logger) *outbox.Poller 
 			}
 		}
 		return len(events) < relayBatch, nil
-	}, log)
+	}, store.CountEvents, log)
 }

@@ -51,6 +51,9 @@ type EventStore interface {
 	FindEvents(ctx context.Context, limit int) ([]mediarec.OutboxEvent, error)
 	// DeleteEvents removes published events.
 	DeleteEvents(ctx context.Context, seqs []int64) error
+	// CountEvents returns how many events wait: the outbox's depth, which
+	// the relay reports.
+	CountEvents(ctx context.Context) (int, error)
 }
 
 // ItemChecker tells whether a catalog item exists; feedback on an unknown
@@ -70,6 +73,14 @@ type Config struct {
 	// AdminEmails get the admin role when they register: how an operator
 	// makes the first administrator.
 	AdminEmails []string
+	// ItemCache, if not nil, counts the hits and misses of the cache of
+	// items known to exist.
+	ItemCache CacheCounter
+}
+
+// CacheCounter counts the lookups of a cache (internal/metrics.Cache).
+type CacheCounter interface {
+	Lookup(hits, misses int)
 }
 
 // MaxPasswordLen bounds passwords, in characters: long enough for any
@@ -99,7 +110,11 @@ func New(store Store, items ItemChecker, log *slog.Logger, cfg Config) *Service 
 	if cfg.Changed == nil {
 		cfg.Changed = func() {}
 	}
-	s := &Service{store: store, items: newItemCache(items, itemCacheTTL, itemCacheSize), log: log, hash: cfg.Hash, changed: cfg.Changed, admins: map[string]bool{}, now: time.Now}
+	cache := newItemCache(items, itemCacheTTL, itemCacheSize)
+	if cfg.ItemCache != nil {
+		cache.count = cfg.ItemCache
+	}
+	s := &Service{store: store, items: cache, log: log, hash: cfg.Hash, changed: cfg.Changed, admins: map[string]bool{}, now: time.Now}
 	for _, e := range cfg.AdminEmails {
 		s.admins[normalizeEmail(e)] = true
 	}

@@ -27,7 +27,7 @@ type Log interface {
 	// Follow hands fn every message of stream on subjects, oldest first,
 	// until ctx ends, and calls caughtUp once fn has had everything the
 	// stream held at the start.
-	Follow(ctx context.Context, stream string, subjects []string, fn func(natsbus.Followed), caughtUp func()) error
+	Follow(ctx context.Context, stream string, subjects []string, fn func(context.Context, natsbus.Followed), caughtUp func()) error
 }
 
 // Local is the in-process index the log is followed into: a
@@ -148,7 +148,7 @@ func (s *Store) Run(ctx context.Context) error {
 	if s.mode == MetaOnly {
 		subjects = []string{s.prefix + ".*." + metaToken, s.prefix + "." + aliasToken + ".*"}
 	}
-	err := s.log.Follow(ctx, s.stream, subjects, func(f natsbus.Followed) { s.apply(ctx, f) }, s.caughtUp)
+	err := s.log.Follow(ctx, s.stream, subjects, s.apply, s.caughtUp)
 	if err != nil {
 		return fmt.Errorf("follow the vector log: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.opentelemetry.io/otel/trace"
 
 	"mediarec"
 	"mediarec/internal/catalog"
@@ -43,6 +44,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"EmbeddingStatus", testEmbeddingStatus},
 		{"StatusChangesAnnounced", testStatusChangesAnnounced},
 		{"EnqueueAll", testEnqueueAll},
+		{"ChangesKeepTraceParent", testChangesKeepTraceParent},
+		{"CountChanges", testCountChanges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -501,5 +504,78 @@ func testEnqueueAll(t *testing.T, s Store) {
 	want := []mediarec.ItemChange{{ItemID: a.ID, Version: 1, Collection: "items_next"}, {ItemID: b.ID, Version: 1, Collection: "items_next"}}
 	if diff := cmp.Diff(want, changes[len(seen):], cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq")); diff != "" {
 		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+}
+
+// testChangesKeepTraceParent: every write leaves its entries with the W3C
+// traceparent of the span in its context, so that the relay continues the
+// writer's trace; a write outside any span leaves none.
+func testChangesKeepTraceParent(t *testing.T, s Store) {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		TraceFlags: trace.FlagsSampled,
+	})
+	const want = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	traced := trace.ContextWithSpanContext(context.Background(), sc)
+	a := sample("t1", "A")
+	if err := s.CreateItem(traced, a); err != nil {
+		t.Fatal(err)
+	}
+	title := "A2"
+	if _, err := s.UpdateItem(traced, a.ID, mediarec.ItemUpdate{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpsertItems(traced, []*mediarec.Item{sample("t2", "B")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEmbeddingStatus(traced, mediarec.EmbedResult{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteItem(traced, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, sample("t3", "C")) // no span
+	changes, err := s.FindChanges(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.TraceParent)
+	}
+	if diff := cmp.Diff([]string{want, want, want, want, want, ""}, got); diff != "" {
+		t.Fatalf("trace parents of create, update, upsert, status, delete, untraced create (-want +got):\n%s", diff)
+	}
+}
+
+// testCountChanges: the relay reports the outbox's depth.
+func testCountChanges(t *testing.T, s Store) {
+	ctx := context.Background()
+	count := func() int {
+		t.Helper()
+		n, err := s.CountChanges(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("empty outbox counts %d", n)
+	}
+	mustCreate(t, s, sample("n1", "A"))
+	mustCreate(t, s, sample("n2", "B"))
+	if n := count(); n != 2 {
+		t.Fatalf("count = %d after two writes, want 2", n)
+	}
+	changes, err := s.FindChanges(ctx, 1)
+	if err != nil || len(changes) != 1 {
+		t.Fatalf("changes: %v, %v", changes, err)
+	}
+	if err := s.DeleteChanges(ctx, []int64{changes[0].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("count = %d after relaying one, want 1", n)
 	}
 }

@@ -399,4 +399,8 @@ func testEvents(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	wantEvents(t, s, event(mediarec.SubjectUserFeedback, 2), event(mediarec.SubjectUserFeedback, 3), event(mediarec.SubjectUserFeedback, 4))
+	// The relay reports the outbox's depth.
+	if n, err := s.CountEvents(ctx); err != nil || n != 3 {
+		t.Fatalf("CountEvents = %d, %v; want 3", n, err)
+	}
 }

@@ -38,7 +38,8 @@ func (ps pointsService) Upsert(_ context.Context, req *qdrant.UpsertPoints) (*qd
 		v := p.GetVectors().GetVector()
 		data := v.GetDense().GetData()
 		if data == nil {
-			data = v.GetData() // the deprecated field older clients fill
+			//lint:ignore SA1019 the deprecated field is what older clients fill
+			data = v.GetData()
 		}
 		if len(data) != c.dim {
 			return nil, dimensionError(c.dim, len(data))
