@@ -60,6 +60,30 @@ func (r *recorder) event(id int64) (mediarec.CatalogItemEvent, bool) {
 	return ev, ok
 }
 
+// mustRunRelay returns a catalog on a SQLite store whose relay publishes to
+// a recorder, running until the test ends.
+func mustRunRelay(t *testing.T) (*sqlite.CatalogStore, *catalog.Service, *recorder) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlite.NewCatalogStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	bus := newRecorder()
+	relay := catalog.NewRelay(store, bus, liveOnly{}, log)
+	svc := catalog.New(store, log, relay.Notify)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return store, svc, bus
+}
+
 type liveOnly struct{}
 
 func (liveOnly) State(context.Context) (mediarec.EmbeddingState, error) {
@@ -75,23 +99,7 @@ func (liveOnly) State(context.Context) (mediarec.EmbeddingState, error) {
 // counts.
 func TestRelayPublishesItemEvents(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewCatalogStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	bus := newRecorder()
-	relay := catalog.NewRelay(store, bus, liveOnly{}, log)
-	svc := catalog.New(store, log, relay.Notify)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	store, svc, bus := mustRunRelay(t)
 
 	a, b := &mediarec.Item{Type: mediarec.TypeBook, Title: "Dune"}, &mediarec.Item{Type: mediarec.TypeMovie, Title: "Alien"}
 	for _, it := range []*mediarec.Item{a, b} {
@@ -157,23 +165,7 @@ func TestRelayPublishesItemEvents(t *testing.T) {
 // later, from its own goroutine.
 func TestRelayContinuesTrace(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewCatalogStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	bus := newRecorder()
-	relay := catalog.NewRelay(store, bus, liveOnly{}, log)
-	svc := catalog.New(store, log, relay.Notify)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	_, svc, bus := mustRunRelay(t)
 
 	want := trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	traced := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
