@@ -127,8 +127,8 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 	// While the bus is away, answers come from what the feeds knew last,
 	// and say so.
 	stale := httpapi.MarkStale(bus.Connected)
-	httpapi.RegisterSearchRoutes(m.app.Group("", stale), search)
-	httpapi.RegisterRecommendationRoutes(m.app.Group("", stale), rec, httpapi.RequireToken(verifier))
+	httpapi.RegisterSearchRoutes(m.app, search, stale)
+	httpapi.RegisterRecommendationRoutes(m.app, rec, stale, httpapi.RequireToken(verifier))
 	return nil
 }
 

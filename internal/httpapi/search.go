@@ -16,11 +16,13 @@ type SearchService interface {
 	Similar(ctx context.Context, id int64, types []mediarec.ItemType, limit int) ([]recs.ScoredItem, error)
 }
 
-// RegisterSearchRoutes mounts natural-language search and similar items.
-func RegisterSearchRoutes(r fiber.Router, svc SearchService) {
+// RegisterSearchRoutes mounts natural-language search and similar items,
+// each behind the handlers in before (and nothing else: a Fiber group's Use
+// would run on every path of the app).
+func RegisterSearchRoutes(r fiber.Router, svc SearchService, before ...fiber.Handler) {
 	h := searchHandler{svc: svc}
-	r.Get("/v1/search", h.search)
-	r.Get("/v1/items/:id/similar", h.similar)
+	r.Get("/v1/search", append(before, h.search)...)
+	r.Get("/v1/items/:id/similar", append(before, h.similar)...)
 }
 
 type searchHandler struct{ svc SearchService }
@@ -80,9 +82,9 @@ type RecommendService interface {
 }
 
 // RegisterRecommendationRoutes mounts the signed-in user's recommendations
-// behind requireUser.
-func RegisterRecommendationRoutes(r fiber.Router, svc RecommendService, requireUser fiber.Handler) {
-	r.Get("/v1/recommendations", requireUser, func(c *fiber.Ctx) error {
+// behind the handlers in before (requiring a user among them).
+func RegisterRecommendationRoutes(r fiber.Router, svc RecommendService, before ...fiber.Handler) {
+	r.Get("/v1/recommendations", append(before, func(c *fiber.Ctx) error {
 		limit, err := queryLimit(c)
 		if err != nil {
 			return err
@@ -100,14 +102,14 @@ func RegisterRecommendationRoutes(r fiber.Router, svc RecommendService, requireU
 			return err
 		}
 		return c.JSON(fiber.Map{"items": items})
-	})
+	})...)
 }
 
 // HeaderStale marks an answer built from state that may be behind: the
 // service has lost its message bus, and answers from what it knew last.
 const HeaderStale = "X-Mediarec-Stale"
 
-// MarkStale sets HeaderStale on the answers of the routes after it while
+// MarkStale sets HeaderStale on the answers of the route it guards while
 // fresh reports false.
 func MarkStale(fresh func() bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
