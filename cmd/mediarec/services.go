@@ -117,7 +117,7 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 		return fmt.Errorf("hybrid index: %w", err)
 	}
 	m.closers = append(m.closers, store.Close)
-	hybrid := recs.NewHybrid(reg, vectors, m.observeVectors(store, "hybrid"), ledger, collab.Options{}, m.Log)
+	hybrid := recs.NewHybrid(reg, vectors, observedLocal{m.observeVectors(store, "hybrid"), store}, ledger, collab.Options{}, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
 	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindItemsByType, recs.Metrics{
 		Answers: m.metrics.Recommendations(), TagCache: m.metrics.Cache("tag_vectors"),

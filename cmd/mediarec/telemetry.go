@@ -18,6 +18,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/natsbus"
+	"mediarec/internal/vectordb"
 )
 
 // openTracing sets up the process's tracer provider. Every request and
@@ -77,8 +78,22 @@ type observedVectors struct {
 }
 
 // observeVectors wraps v, named store in metrics and spans.
-func (m *Main) observeVectors(v vectorStore, store string) vectorStore {
+func (m *Main) observeVectors(v vectorStore, store string) *observedVectors {
 	return &observedVectors{vectorStore: v, store: store, search: m.metrics.ANNSearch(store), tracer: m.tracer.Tracer("mediarec/vectors")}
+}
+
+// observedLocal is observedVectors over an in-process store, which also
+// makes inner-product collections: the hybrid index's.
+type observedLocal struct {
+	*observedVectors
+	local *vectordb.Local
+}
+
+func (o observedLocal) CreateDotCollection(ctx context.Context, name string, dim int) error {
+	ctx, span := o.start(ctx, "create_collection", name)
+	err := o.local.CreateDotCollection(ctx, name, dim)
+	end(span, err)
+	return err
 }
 
 func (o *observedVectors) start(ctx context.Context, op, collection string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {

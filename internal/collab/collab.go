@@ -1,6 +1,6 @@
 // Package collab fits the collaborative half of the hybrid recommender:
 // item factors learnt from who rated what, laid out so that one cosine
-// (or inner-product) ANN index over items serves recommendations.
+// inner-product ANN index over items serves recommendations.
 //
 // Why this design. The best simple collaborative model on our data is EASE,
 // a ridge regression of each item's column of the user×item matrix X on the
@@ -21,13 +21,14 @@
 // The hybrid vector concatenates the item's content vector (its text
 // embedding, weighted) with these factors, so content and collaborative
 // similarity add up in one inner product, and an item nobody has rated yet
-// (a zero collaborative part) is still found by its content. Cosine indexes
-// rank by angle, not inner product, so item vectors get one more dimension,
-// √(M² − ‖v‖²) with M the largest item norm, which makes every item vector
-// as long as M; queries carry 0 there. Cosine then ranks exactly as the
-// inner product does (Bachrach et al. 2014, "Speeding up the Xbox
-// recommender system using a Euclidean transformation for inner-product
-// spaces").
+// (a zero collaborative part) is still found by its content. The index
+// ranks by the inner product itself, its graph linked by inner product
+// too. The usual reduction to a cosine index, one more dimension
+// √(M² − ‖v‖²) that makes every item vector as long as the longest
+// (Bachrach et al. 2014), ranks the same exactly but not through a graph:
+// the long tail of small item vectors, all but parallel to that dimension,
+// became everyone's nearest neighbours, and the served hybrid found 37% of
+// the exact top 10 on MovieLens (see BENCHMARKS.md, "Served hybrid").
 //
 // Fitting costs a randomized SVD of the sparse matrix, O(nnz·k) per pass,
 // and the model holds k floats per item: no item×item matrix anywhere. On
@@ -37,8 +38,8 @@
 // where EASE counts every rating alike.
 //
 // To serve it: fit on every user's feedback, weighed by InteractionWeight;
-// index ItemVector(id, content) of every item in a cosine collection of
-// Dim(len(content)) dimensions; build a user's query with recs.Profile over
+// index ItemVector(id, content) of every item in an inner-product
+// collection of Dim(len(content)) dimensions; build a user's query with recs.Profile over
 // QueryVector(id, content) of the judged items, weighed by recs.Weight,
 // and TagVector(content) of the preference tags. A user none of whose items
 // is Known has no collaborative signal: the content profile alone serves.
@@ -137,7 +138,7 @@ type Model struct {
 	norm         []float32       // by row: 1/(1 − Bⱼⱼ), the item-side scale
 	queryContent float32         // scale of the content part of queries
 	itemContent  float32         // scale of the content part of items
-	maxNorm2     float64         // M² without the content part: the largest ‖item factors‖²
+	maxNorm2     float64         // the largest ‖item factors‖²
 }
 
 // Fit fits a model on the interactions; interactions of weight 0 are
@@ -237,8 +238,16 @@ func matrix(interactions []Interaction) (*linalg.CSR, []int64) {
 }
 
 // Dim returns the length of the vectors for content vectors of contentDim:
-// the content part, the k factors and the norm-equalising dimension.
-func (m *Model) Dim(contentDim int) int { return contentDim + m.k + 1 }
+// the content part and the k factors.
+func (m *Model) Dim(contentDim int) int { return contentDim + m.k }
+
+// MaxNorm bounds the length of every ItemVector of unit content: the
+// inner product of a unit query with an item divided by it is a score
+// in [−1, 1], on the scale of a cosine.
+func (m *Model) MaxNorm() float64 {
+	cw := float64(m.itemContent)
+	return math.Sqrt(cw*cw + m.maxNorm2)
+}
 
 // Factors returns k, the number of collaborative dimensions.
 func (m *Model) Factors() int { return m.k }
@@ -264,32 +273,26 @@ func (m *Model) Known(item int64) bool {
 
 // ItemVector returns the vector to index for an item: its content vector
 // (unit length, as embedders return them) scaled by the content weight,
-// its collaborative factors (zero for an item without interactions) and
-// the dimension that gives every item vector the same length. It has
-// Dim(len(content)) floats.
+// then its collaborative factors (zero for an item without interactions).
+// It has Dim(len(content)) floats.
 func (m *Model) ItemVector(item int64, content []float32) []float32 {
 	out := make([]float32, m.Dim(len(content)))
-	var norm2 float64
 	for i, x := range content {
 		out[i] = m.itemContent * x
-		norm2 += float64(out[i]) * float64(out[i])
 	}
-	f := out[len(content) : len(content)+m.k]
 	if row, ok := m.index[item]; ok {
+		f := out[len(content):]
 		n := m.norm[row]
 		for c, x := range m.v[int(row)*m.k:][:m.k] {
 			f[c] = n * x
-			norm2 += float64(f[c]) * float64(f[c])
 		}
 	}
-	cw := float64(m.itemContent)
-	out[len(out)-1] = float32(math.Sqrt(max(cw*cw+m.maxNorm2-norm2, 0)))
 	return out
 }
 
 // QueryVector returns what a judged item contributes to a user's profile,
 // before its weight: the content vector and the shrunk collaborative
-// factors, 0 in the last dimension. Combine them with recs.Profile.
+// factors. Combine them with recs.Profile.
 func (m *Model) QueryVector(item int64, content []float32) []float32 {
 	out := m.TagVector(content)
 	if row, ok := m.index[item]; ok {

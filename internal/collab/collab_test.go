@@ -85,28 +85,29 @@ func TestScoresAreEASELike(t *testing.T) {
 	}
 }
 
-// TestCosineRanksAsInnerProduct checks the norm-equalising dimension:
-// every item vector, with or without interactions, has the same length,
-// so a cosine index ranks items as the inner product does.
-func TestCosineRanksAsInnerProduct(t *testing.T) {
+// TestMaxNormBoundsItems: every item vector, with or without
+// interactions, is at most MaxNorm long and the longest is that long, so
+// that inner products over MaxNorm are scores in [−1, 1].
+func TestMaxNormBoundsItems(t *testing.T) {
 	const contentDim = 8
 	m, err := Fit(randomInteractions(40, 30, 0.2, 3), Options{Factors: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(4, 4))
-	var want float64
+	var longest float64
 	for id := int64(101); id <= 140; id++ { // 131–140 have no interactions
 		v := m.ItemVector(id, unitVector(r, contentDim))
 		if len(v) != m.Dim(contentDim) {
 			t.Fatalf("item %d: %d floats, want %d", id, len(v), m.Dim(contentDim))
 		}
-		if want == 0 {
-			want = norm(v)
+		if n := norm(v); n > m.MaxNorm()*(1+1e-5) {
+			t.Errorf("item %d: norm %.6f above MaxNorm %.6f", id, n, m.MaxNorm())
 		}
-		if got := norm(v); math.Abs(got-want) > 1e-5*want {
-			t.Errorf("item %d: norm %.6f, want %.6f like the others", id, got, want)
-		}
+		longest = max(longest, norm(v))
+	}
+	if math.Abs(longest-m.MaxNorm()) > 1e-5*longest {
+		t.Errorf("longest item vector %.6f, MaxNorm %.6f", longest, m.MaxNorm())
 	}
 }
 
@@ -138,8 +139,8 @@ func TestItemsWithoutInteractions(t *testing.T) {
 			t.Errorf("%s vector %v: want the content part", name, v)
 		}
 	}
-	if !slices.Equal(query, tag) || query[5] != 0 || item[5] <= 0 {
-		t.Errorf("query %v, tag %v, item %v: want equal query and tag, 0 last in queries only", query, tag, item)
+	if !slices.Equal(query, tag) || len(item) != m.Dim(len(content)) {
+		t.Errorf("query %v, tag %v, item %v: want equal query and tag, %d floats", query, tag, item, m.Dim(len(content)))
 	}
 	// Reachable by content alone: a query from the same content scores it.
 	if s := dot(tag, item); s <= 0 {
@@ -193,11 +194,11 @@ func TestDimIsFixed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.Dim(10); got != 27 {
-		t.Errorf("Dim(10) = %d, want 10 + 16 + 1", got)
+	if got := m.Dim(10); got != 26 {
+		t.Errorf("Dim(10) = %d, want 10 + 16", got)
 	}
-	if got := len(m.ItemVector(101, make([]float32, 10))); got != 27 {
-		t.Errorf("item vector of %d floats, want 27", got)
+	if got := len(m.ItemVector(101, make([]float32, 10))); got != 26 {
+		t.Errorf("item vector of %d floats, want 26", got)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"mediarec"
 	"mediarec/internal/collab"
+	"mediarec/internal/recs"
 )
 
 // DefaultK is the default cut-off of the ranking metrics.
@@ -36,6 +37,11 @@ type Options struct {
 	Hybrid     collab.Options
 	Seed       uint64       // of the random baseline
 	Log        *slog.Logger // progress, one line per method; nil for none
+	// Store is the vector store the served methods read the content
+	// vectors from, as requests do (a Qdrant collection, say); nil means
+	// the in-process index, the default of the service. The hybrid index
+	// is always in-process: each recs process keeps its own.
+	Store recs.VectorStore
 }
 
 // Summary describes the data a run evaluated.
@@ -53,6 +59,12 @@ type Result struct {
 	Method  string
 	Metrics Metrics
 	Elapsed time.Duration // fit and rank
+	// Exact names the exact counterpart of a served method, when it ran;
+	// Agreement is then the mean share of the served top k that the exact
+	// top k holds too.
+	Exact     string
+	Agreement float64
+	lists     [][]int
 }
 
 // Report is the outcome of a run.
@@ -83,7 +95,8 @@ func Run(ctx context.Context, ds *Dataset, opts Options) (*Report, error) {
 		}
 	}
 	tr := &trainSet{ds: ds, users: TemporalSplit(ds.Ratings), counts: make([]int, len(ds.Items)),
-		seed: opts.Seed, dim: opts.ContentDim, hybrid: opts.Hybrid}
+		seed: opts.Seed, dim: opts.ContentDim, hybrid: opts.Hybrid, store: opts.Store}
+	defer tr.closeServed()
 	rep := &Report{K: opts.K, Data: Summary{Items: len(ds.Items), Ratings: len(ds.Ratings), Users: len(tr.users)}}
 	var eval []int
 	for i, u := range tr.users {
@@ -100,15 +113,23 @@ func Run(ctx context.Context, ds *Dataset, opts Options) (*Report, error) {
 	genres := genreIDs(ds)
 	for _, name := range opts.Methods {
 		start := time.Now()
-		m, err := evaluate(ctx, tr, methodFit(name), eval, opts.K, genres)
+		m, lists, err := evaluate(ctx, tr, methodFit(name), eval, opts.K, genres)
 		if err != nil {
 			return nil, fmt.Errorf("evaluate %s: %w", name, err)
 		}
-		res := Result{Method: name, Metrics: m, Elapsed: time.Since(start)}
+		res := Result{Method: name, Metrics: m, Elapsed: time.Since(start), lists: lists}
 		if opts.Log != nil {
 			opts.Log.Info("evaluated", "method", name, "ndcg", m.NDCG, "recall", m.Recall, "took", res.Elapsed.Round(time.Millisecond))
 		}
 		rep.Results = append(rep.Results, res)
+	}
+	for i, res := range rep.Results {
+		for _, other := range rep.Results {
+			if other.Method == exactOf(res.Method) {
+				rep.Results[i].Exact = other.Method
+				rep.Results[i].Agreement = agreement(res.lists, other.lists, opts.K)
+			}
+		}
 	}
 	return rep, nil
 }
@@ -133,11 +154,11 @@ func genreIDs(ds *Dataset) [][]int {
 }
 
 // evaluate fits a method and scores its top k for every evaluated user,
-// the users spread over all processors.
-func evaluate(ctx context.Context, tr *trainSet, fit fitFunc, eval []int, k int, genres [][]int) (Metrics, error) {
-	s, err := fit(ctx, tr, eval)
+// the users spread over all processors. It returns each user's list too.
+func evaluate(ctx context.Context, tr *trainSet, fit fitFunc, eval []int, k int, genres [][]int) (Metrics, [][]int, error) {
+	rank, err := fit(ctx, tr, eval)
 	if err != nil {
-		return Metrics{}, err
+		return Metrics{}, nil, err
 	}
 	n := len(tr.ds.Items)
 	type userResult struct {
@@ -146,24 +167,20 @@ func evaluate(ctx context.Context, tr *trainSet, fit fitFunc, eval []int, k int,
 	}
 	results := make([]userResult, len(eval))
 	var next atomic.Int64
+	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			scores := make([]float64, n)
-			excluded := make([]bool, n)
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(eval) || ctx.Err() != nil {
+				if i >= len(eval) || ctx.Err() != nil || failed.Load() != nil {
 					return
 				}
 				u := tr.users[eval[i]]
-				s.score(eval[i], scores)
-				for _, r := range u.Train {
-					excluded[r.Item] = true
-				}
-				list := topK(scores, excluded, k)
-				for _, r := range u.Train {
-					excluded[r.Item] = false
+				list, err := rank(ctx, eval[i], k)
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
 				}
 				results[i] = userResult{
 					ndcg:      ndcg(list, u.Positives, k),
@@ -176,17 +193,22 @@ func evaluate(ctx context.Context, tr *trainSet, fit fitFunc, eval []int, k int,
 		})
 	}
 	wg.Wait()
+	if err := failed.Load(); err != nil {
+		return Metrics{}, nil, *err
+	}
 	if err := ctx.Err(); err != nil {
-		return Metrics{}, err
+		return Metrics{}, nil, err
 	}
 	var m Metrics
 	seen := make([]bool, n)
 	distinct := 0
-	for _, r := range results {
+	lists := make([][]int, len(results))
+	for i, r := range results {
 		m.NDCG += r.ndcg
 		m.Recall += r.recall
 		m.Diversity += r.diversity
 		m.Novelty += r.novelty
+		lists[i] = r.list
 		for _, it := range r.list {
 			if !seen[it] {
 				seen[it] = true
@@ -204,7 +226,25 @@ func evaluate(ctx context.Context, tr *trainSet, fit fitFunc, eval []int, k int,
 	if n > 0 {
 		m.Coverage = float64(distinct) / float64(n)
 	}
-	return m, nil
+	return m, lists, nil
+}
+
+// agreement is the mean share of a's top k that b's top k holds too.
+func agreement(a, b [][]int, k int) float64 {
+	if len(a) == 0 {
+		return 0
+	}
+	var sum float64
+	for i := range a {
+		shared := 0
+		for _, it := range a[i] {
+			if slices.Contains(b[i], it) {
+				shared++
+			}
+		}
+		sum += float64(shared) / float64(k)
+	}
+	return sum / float64(len(a))
 }
 
 // topK returns the indices of the k highest scores that are not excluded,

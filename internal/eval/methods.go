@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"mediarec/internal/collab"
+	"mediarec/internal/recs"
 )
 
 // EASELambda is the L2 penalty of the EASE baseline.
@@ -26,9 +27,11 @@ type trainSet struct {
 	counts []int // train interactions per item
 	total  int
 	seed   uint64
-	dim    int            // content vector length
-	hybrid collab.Options // of the hybrid method
+	dim    int              // content vector length
+	hybrid collab.Options   // of the hybrid method
+	store  recs.VectorStore // of the served methods; nil for a local one
 	contentCache
+	served servedOnce
 }
 
 // scorer scores every item for one user (by index into trainSet.users)
@@ -42,29 +45,97 @@ type scoreFunc func(u int, dst []float64)
 
 func (f scoreFunc) score(u int, dst []float64) { f(u, dst) }
 
-// fitFunc fits a method and returns its scorer for the users listed in
+// ranker returns a user's top k items (indices into Dataset.Items), best
+// first, never one of their train items. It must be safe for concurrent
+// use.
+type ranker func(ctx context.Context, u, k int) ([]int, error)
+
+// fitFunc fits a method and returns its ranker for the users listed in
 // eval (indices into trainSet.users), the only ones it will be asked about.
-type fitFunc func(ctx context.Context, tr *trainSet, eval []int) (scorer, error)
+type fitFunc func(ctx context.Context, tr *trainSet, eval []int) (ranker, error)
+
+// exact ranks by a scorer over the whole catalog: no index, no cut-off
+// before the top k.
+func exact(fit func(ctx context.Context, tr *trainSet, eval []int) (scorer, error)) fitFunc {
+	return func(ctx context.Context, tr *trainSet, eval []int) (ranker, error) {
+		s, err := fit(ctx, tr, eval)
+		if err != nil {
+			return nil, err
+		}
+		n := len(tr.ds.Items)
+		return func(_ context.Context, u, k int) ([]int, error) {
+			scores, excluded := make([]float64, n), make([]bool, n)
+			s.score(u, scores)
+			for _, r := range tr.users[u].Train {
+				excluded[r.Item] = true
+			}
+			return topK(scores, excluded, k), nil
+		}, nil
+	}
+}
+
+// Method names. content and hybrid rank through the path a request takes
+// (the vector index, the candidate search, the rerank); their _exact
+// counterparts score the whole catalog exactly, the upper bound of what the
+// index can serve. The diversity variants rerank the served hybrid at the
+// settings a user's slider offers.
+const (
+	MethodContent      = "content"
+	MethodContentExact = "content_exact"
+	MethodHybrid       = "hybrid"
+	MethodHybridExact  = "hybrid_exact"
+)
+
+// Diversities are the diversity settings the served hybrid is also
+// evaluated at, beside 0: the price of variety.
+var Diversities = []float64{0.3, 0.8}
+
+// DiversityMethod names the served hybrid reranked at diversity d.
+func DiversityMethod(d float64) string { return fmt.Sprintf("hybrid_diversity_%g", d) }
 
 // Methods returns the names of the methods Run compares, in report order.
 func Methods() []string {
-	return []string{"random", "popularity", "itemknn", "ease", "content", "hybrid"}
+	out := []string{"random", "popularity", "itemknn", "ease", MethodContent, MethodContentExact, MethodHybrid, MethodHybridExact}
+	for _, d := range Diversities {
+		out = append(out, DiversityMethod(d))
+	}
+	return out
+}
+
+// exactOf names the exact counterpart of a served method ("" for none).
+func exactOf(method string) string {
+	switch method {
+	case MethodContent:
+		return MethodContentExact
+	case MethodHybrid:
+		return MethodHybridExact
+	}
+	return ""
 }
 
 func methodFit(name string) fitFunc {
 	switch name {
 	case "random":
-		return fitRandom
+		return exact(fitRandom)
 	case "popularity":
-		return fitPopularity
+		return exact(fitPopularity)
 	case "itemknn":
-		return fitItemKNN
+		return exact(fitItemKNN)
 	case "ease":
-		return fitEASE
-	case "content":
-		return fitContent
-	case "hybrid":
-		return fitHybrid
+		return exact(fitEASE)
+	case MethodContent:
+		return servedFit(false, 0)
+	case MethodContentExact:
+		return exact(fitContent)
+	case MethodHybrid:
+		return servedFit(true, 0)
+	case MethodHybridExact:
+		return exact(fitHybrid)
+	}
+	for _, d := range Diversities {
+		if name == DiversityMethod(d) {
+			return servedFit(true, d)
+		}
 	}
 	return nil
 }

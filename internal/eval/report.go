@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -22,18 +23,32 @@ func (r *Report) WriteText(w io.Writer) error {
 		width = max(width, len(res.Method))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-*s\tNDCG@%d\tRecall@%d\tcoverage\tdiversity\tnovelty\ttime\t\n", width, "method", r.K, r.K)
+	fmt.Fprintf(tw, "%-*s\tNDCG@%d\tRecall@%d\tcoverage\tdiversity\tnovelty\tvs exact\ttime\t\n", width, "method", r.K, r.K)
 	for _, res := range r.Results {
 		m := res.Metrics
-		fmt.Fprintf(tw, "%-*s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%s\t\n",
-			width, res.Method, m.NDCG, m.Recall, m.Coverage, m.Diversity, m.Novelty, res.Elapsed.Round(10*time.Millisecond))
+		agree := "-"
+		if res.Exact != "" {
+			agree = fmt.Sprintf("%.3f", res.Agreement)
+		}
+		fmt.Fprintf(tw, "%-*s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%s\t%s\t\n",
+			width, res.Method, m.NDCG, m.Recall, m.Coverage, m.Diversity, m.Novelty, agree, res.Elapsed.Round(10*time.Millisecond))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(r.Results, func(res Result) bool { return res.Exact != "" }) {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\n%s and %s rank through the served path (vector index, candidate search, rerank); "+
+		"the _exact rows score the whole catalog exactly; \"vs exact\" is the share of the served top %d that the exact top %d holds.\n",
+		MethodContent, MethodHybrid, r.K, r.K)
+	return err
 }
 
 // MarshalJSON encodes the report as {"k":10,"methods":{"popularity":
 // {"ndcg_at_10":…,"recall_at_10":…,"coverage":…,"diversity":…,"novelty":…},
-// …}}, methods in the order they ran.
+// …}}, methods in the order they ran; a served method whose exact
+// counterpart ran also has "agreement_at_10" with it.
 func (r *Report) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `{"k":%d,"methods":{`, r.K)
@@ -55,6 +70,12 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		}{
 			{"ndcg_at_" + k, m.NDCG}, {"recall_at_" + k, m.Recall},
 			{"coverage", m.Coverage}, {"diversity", m.Diversity}, {"novelty", m.Novelty},
+		}
+		if res.Exact != "" {
+			fields = append(fields, struct {
+				key string
+				val float64
+			}{"agreement_at_" + k, res.Agreement})
 		}
 		b.WriteByte('{')
 		for j, f := range fields {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mediarec"
 	"mediarec/internal/collab"
 	"mediarec/internal/linalg"
 )
@@ -23,7 +24,7 @@ import (
 type Hybrid struct {
 	live   Live
 	source Vectors     // the content vectors
-	store  VectorStore // private: this process writes and reads it
+	store  HybridStore // private: this process writes and reads it
 	ledger *Ledger
 	opts   collab.Options
 	log    *slog.Logger
@@ -41,9 +42,18 @@ type hybridIndex struct {
 	content    string // the content collection it was built from
 }
 
+// HybridStore keeps the hybrid index: an inner-product collection, which
+// the model's vectors need (see package collab).
+type HybridStore interface {
+	Vectors
+	CreateDotCollection(ctx context.Context, name string, dim int) error
+	DeleteCollection(ctx context.Context, name string) error
+	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error
+}
+
 // NewHybrid returns a hybrid reading content vectors from source and
 // keeping its index in store, which it owns.
-func NewHybrid(live Live, source Vectors, store VectorStore, ledger *Ledger, opts collab.Options, log *slog.Logger) *Hybrid {
+func NewHybrid(live Live, source Vectors, store HybridStore, ledger *Ledger, opts collab.Options, log *slog.Logger) *Hybrid {
 	return &Hybrid{live: live, source: source, store: store, ledger: ledger, opts: opts, log: log}
 }
 
@@ -120,7 +130,7 @@ func (h *Hybrid) Refit(ctx context.Context) error {
 			return nil // deleted from the catalog, or not embedded yet
 		}
 		if !created {
-			if err := h.store.CreateCollection(ctx, next.collection, model.Dim(len(pts[0].Vector))); err != nil {
+			if err := h.store.CreateDotCollection(ctx, next.collection, model.Dim(len(pts[0].Vector))); err != nil {
 				return err
 			}
 			created = true
@@ -156,19 +166,23 @@ func (h *Hybrid) Refit(ctx context.Context) error {
 
 // merge joins the candidates from the hybrid index (known) with content
 // candidates, which it scores in the hybrid space against the unit query
-// q, best first. An item in both lists keeps its hybrid entry.
+// q, best first. An item in both lists keeps its hybrid entry. Relevance
+// is the inner product over the longest item vector's length: a score in
+// [−1, 1], on the scale of the similarities MMR weighs it against.
 func (x *hybridIndex) merge(q []float32, known, content []candidate) []candidate {
+	scale := float32(1 / x.model.MaxNorm())
 	seen := make(map[int64]bool, len(known))
-	for _, c := range known {
+	for i, c := range known {
 		seen[c.id] = true
+		known[i].relevance *= scale
 	}
 	out := known
 	for _, c := range content {
 		if seen[c.id] {
 			continue
 		}
-		v := unit(x.model.ItemVector(c.id, c.vector))
-		out = append(out, candidate{id: c.id, typ: c.typ, relevance: linalg.Dot(q, v), vector: v})
+		v := x.model.ItemVector(c.id, c.vector)
+		out = append(out, candidate{id: c.id, typ: c.typ, relevance: scale * linalg.Dot(q, v), vector: unit(v)})
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int { return cmp.Compare(b.relevance, a.relevance) })
 	return out

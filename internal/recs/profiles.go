@@ -168,11 +168,12 @@ func (r *Recommender) refreshProfile(ctx context.Context, e embed.Embedder, coll
 	if err != nil {
 		return fmt.Errorf("feedback of user %d: %w", userID, err)
 	}
-	version := profileVersion(coll, feedback, user.Preferences.Tags, r.now())
+	now := r.now()
+	version := profileVersion(coll, feedback, user.Preferences.Tags, now)
 	if r.profiles.stored(ctx, coll, userID, version) != nil {
 		return nil
 	}
-	p, err := r.profile(ctx, e, coll, userID, feedback, user.Preferences.Tags, "")
+	p, err := r.profile(ctx, e, coll, userID, feedback, user.Preferences.Tags, "", now)
 	if err != nil {
 		return err
 	}

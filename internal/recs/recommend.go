@@ -56,6 +56,10 @@ type RecommendQuery struct {
 	Types     []mediarec.ItemType
 	Limit     int
 	Diversity float64
+	// At is the moment the answer is for, which ages the user's
+	// judgements (see Weight); zero means now. An offline evaluation
+	// replays each user's history as of its split.
+	At time.Time
 }
 
 // Paths of a recommendation answer, as Metrics counts them.
@@ -140,8 +144,12 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	if err != nil {
 		return nil, fmt.Errorf("live generation: %w", err)
 	}
-	version := profileVersion(coll, feedback, user.Preferences.Tags, r.now())
-	p, err := r.profile(ctx, e, coll, q.UserID, feedback, user.Preferences.Tags, version)
+	now := q.At
+	if now.IsZero() {
+		now = r.now()
+	}
+	version := profileVersion(coll, feedback, user.Preferences.Tags, now)
+	p, err := r.profile(ctx, e, coll, q.UserID, feedback, user.Preferences.Tags, version, now)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +221,7 @@ type profile struct {
 // profile builds the user's profile from the judged items' vectors and the
 // tags; the vector itself is the stored one when it is of version (see
 // Profiles), and is computed otherwise or when version is empty.
-func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string, userID int64, feedback []*mediarec.Feedback, tags []string, version string) (profile, error) {
+func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string, userID int64, feedback []*mediarec.Feedback, tags []string, version string, now time.Time) (profile, error) {
 	p := profile{tags: tags}
 	ids := make([]int64, len(feedback))
 	for i, f := range feedback {
@@ -227,7 +235,6 @@ func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string
 	for _, pt := range pts {
 		byID[pt.ID] = pt.Vector
 	}
-	now := r.now()
 	var vecs [][]float32
 	var weights []float64
 	for _, f := range feedback {

@@ -10,9 +10,11 @@ import (
 
 // The in-process ANN index is a hierarchical navigable small world graph
 // (Malkov & Yashunin, "Efficient and robust approximate nearest neighbor
-// search using HNSW graphs", 2018). Vectors are L2-normalised when they enter
-// the store, so the cosine similarity is a plain dot product and "closer"
-// means "larger score" throughout this file.
+// search using HNSW graphs", 2018). In a cosine collection vectors are
+// L2-normalised when they enter the store, so the cosine similarity is a
+// plain dot product; an inner-product collection keeps them as given, and
+// the same code builds and walks its graph by inner product (ip-NSW).
+// "Closer" means "larger dot product" throughout this file.
 //
 // Parameters follow the paper and hnswlib: M links per node on the upper
 // layers, 2M on layer 0, efConstruction 200. hnswEfSearch is the beam width

@@ -120,6 +120,20 @@ func (c *localCollection) close() error {
 // CreateCollection makes an empty cosine collection; ECONFLICT if the name
 // is taken by a collection or an alias, EINVALID for a bad name or dimension.
 func (l *Local) CreateCollection(ctx context.Context, name string, dim int) error {
+	return l.createCollection(name, dim, false)
+}
+
+// CreateDotCollection makes an empty collection that ranks by the inner
+// product and keeps vectors as given (Qdrant's Dot distance), with the
+// errors of CreateCollection. Its graph links items by inner product too
+// (ip-NSW, Morozov & Babenko 2018): for a maximum-inner-product search
+// this keeps recall where a cosine graph over vectors made equally long by
+// an extra dimension loses it (see BENCHMARKS.md, "Served hybrid").
+func (l *Local) CreateDotCollection(ctx context.Context, name string, dim int) error {
+	return l.createCollection(name, dim, true)
+}
+
+func (l *Local) createCollection(name string, dim int, dot bool) error {
 	if err := localCheckName(name); err != nil {
 		return err
 	}
@@ -137,7 +151,7 @@ func (l *Local) CreateCollection(ctx context.Context, name string, dim int) erro
 	if _, ok := l.aliases[name]; ok {
 		return mediarec.Errorf(mediarec.ECONFLICT, "%q is an alias.", name)
 	}
-	c, err := localCreateCollection(filepath.Join(l.dir, "collections"), name, dim)
+	c, err := localCreateCollection(filepath.Join(l.dir, "collections"), name, dim, dot)
 	if err != nil {
 		return err
 	}
@@ -212,7 +226,7 @@ func (l *Local) Upsert(ctx context.Context, collection string, points []mediarec
 	if err != nil {
 		return err
 	}
-	pts, err := localPrepare(points, c.dim)
+	pts, err := localPrepare(points, c.dim, c.dot)
 	if err != nil || len(pts) == 0 {
 		return err
 	}
@@ -270,7 +284,7 @@ func (l *Local) Search(ctx context.Context, collection string, vector []float32,
 	if k < 0 {
 		return nil, mediarec.Errorf(mediarec.EINVALID, "The number of results must not be negative.")
 	}
-	q, verr := localNormalise(vector, c.dim)
+	q, verr := localVector(vector, c.dim, c.dot)
 	if verr != nil {
 		return nil, mediarec.Errorf(mediarec.EINVALID, "Query %s.", verr.Message)
 	}

@@ -1,7 +1,9 @@
 package vectordb_test
 
 import (
+	stdcmp "cmp"
 	"context"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -432,5 +434,109 @@ func TestLocalErrors(t *testing.T) {
 	s2 := MustOpenLocal(t, dir)
 	if _, err := s2.ResolveAlias(bg, "a"); code(err) != mediarec.ENOTFOUND {
 		t.Errorf("alias of a deleted collection after reopening: %v", err)
+	}
+}
+
+// TestLocalDotCollection: an inner-product collection keeps vectors as
+// given and ranks by the inner product, long vectors before parallel short
+// ones, through its graph (more points than the planner scans) as well as
+// exactly, and keeps its metric across a reopen.
+func TestLocalDotCollection(t *testing.T) {
+	t.Parallel()
+	const n, dim, k = 8000, 24, 10
+	r := rand.New(rand.NewPCG(11, 12))
+	// Norms spread over two orders of magnitude, as item vectors of a
+	// collaborative model are: popular items are long.
+	pts := make([]mediarec.VectorPoint, n)
+	for i := range pts {
+		v := make([]float32, dim)
+		scale := float32(math.Exp(r.NormFloat64()))
+		for j := range v {
+			v[j] = scale * float32(r.NormFloat64())
+		}
+		typ := mediarec.TypeMovie
+		if i%4 == 0 {
+			typ = mediarec.TypeBook
+		}
+		pts[i] = mediarec.VectorPoint{ID: int64(i + 1), Vector: v, Payload: mediarec.VectorPayload{Type: typ}}
+	}
+	exact := func(q []float32, f func(mediarec.VectorPoint) bool) []int64 {
+		type scored struct {
+			id int64
+			s  float64
+		}
+		var all []scored
+		for _, p := range pts {
+			if f(p) {
+				var s float64
+				for j := range q {
+					s += float64(q[j]) * float64(p.Vector[j])
+				}
+				all = append(all, scored{p.ID, s})
+			}
+		}
+		slices.SortFunc(all, func(a, b scored) int { return stdcmp.Compare(b.s, a.s) })
+		out := make([]int64, k)
+		for i := range out {
+			out[i] = all[i].id
+		}
+		return out
+	}
+	dir := t.TempDir()
+	s, err := vectordb.OpenLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateDotCollection(bg, "dot", dim); err != nil {
+		t.Fatal(err)
+	}
+	mustUpsert(t, s, "dot", pts)
+
+	excluded := []int64{}
+	check := func(s *vectordb.Local, when string) {
+		var found, total int
+		for qi := range 100 {
+			q := make([]float32, dim)
+			for j := range q {
+				q[j] = float32(r.NormFloat64())
+			}
+			filter, want := mediarec.VectorFilter{}, exact(q, func(mediarec.VectorPoint) bool { return true })
+			if qi%2 == 1 { // books only, without the best five
+				excluded = exact(q, func(p mediarec.VectorPoint) bool { return p.Payload.Type == mediarec.TypeBook })[:5]
+				filter = mediarec.VectorFilter{Types: []mediarec.ItemType{mediarec.TypeBook}, ExcludeIDs: excluded}
+				want = exact(q, func(p mediarec.VectorPoint) bool {
+					return p.Payload.Type == mediarec.TypeBook && !slices.Contains(excluded, p.ID)
+				})
+			}
+			hits, err := s.Search(bg, "dot", q, k, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				if slices.Contains(want, h.ID) {
+					found++
+				}
+			}
+			total += k
+		}
+		if recall := float64(found) / float64(total); recall < 0.95 {
+			t.Errorf("%s: recall@10 by inner product %.3f, want ≥ 0.95", when, recall)
+		}
+		got, err := s.Get(bg, "dot", []int64{1, 2})
+		if err != nil || len(got) != 2 || !slices.Equal(got[0].Vector, pts[0].Vector) {
+			t.Errorf("%s: Get = %v, %v; want the vectors as given", when, got, err)
+		}
+	}
+	check(s, "built")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = MustOpenLocal(t, dir)
+	check(s, "reopened")
+	long := mediarec.VectorPoint{ID: n + 1, Vector: make([]float32, dim), Payload: mediarec.VectorPayload{Type: mediarec.TypeMovie}}
+	long.Vector[0] = 50
+	mustUpsert(t, s, "dot", []mediarec.VectorPoint{long})
+	if got, err := s.Get(bg, "dot", []int64{long.ID}); err != nil || len(got) != 1 || !slices.Equal(got[0].Vector, long.Vector) {
+		t.Errorf("after the reopen, Get = %v, %v; want the vector as given", got, err)
 	}
 }

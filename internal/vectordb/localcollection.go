@@ -37,6 +37,10 @@ type localCollection struct {
 	name string
 	dim  int
 	dir  string
+	// dot ranks by the inner product of the vectors as given; otherwise
+	// vectors are normalised on the way in and the dot product is the
+	// cosine.
+	dot bool
 
 	writeMu  sync.Mutex
 	gone     error     // under writeMu: why writes are refused (closed, deleted)
@@ -57,11 +61,12 @@ type localCollection struct {
 	typeNodes [][]uint32 // per type: its live nodes
 }
 
-func newLocalCollection(name, dir string, dim int) *localCollection {
+func newLocalCollection(name, dir string, dim int, dot bool) *localCollection {
 	return &localCollection{
 		name:      name,
 		dim:       dim,
 		dir:       dir,
+		dot:       dot,
 		walMin:    localWALMin,
 		walMax:    localWALMax,
 		g:         newHNSW(dim),
@@ -264,12 +269,13 @@ func (c *localCollection) roomForTypes(pts []mediarec.VectorPoint) bool {
 }
 
 // localPrepare validates points against a collection's dimension and returns
-// copies with unit vectors and distinct ids (the last occurrence wins).
-func localPrepare(pts []mediarec.VectorPoint, dim int) ([]mediarec.VectorPoint, error) {
+// copies with distinct ids (the last occurrence wins) and vectors as the
+// collection keeps them (see localVector).
+func localPrepare(pts []mediarec.VectorPoint, dim int, dot bool) ([]mediarec.VectorPoint, error) {
 	out := make([]mediarec.VectorPoint, 0, len(pts))
 	index := make(map[int64]int, len(pts))
 	for _, p := range pts {
-		v, err := localNormalise(p.Vector, dim)
+		v, err := localVector(p.Vector, dim, dot)
 		if err != nil {
 			return nil, mediarec.Errorf(mediarec.EINVALID, "Point %d: %s.", p.ID, err.Message)
 		}
@@ -282,6 +288,23 @@ func localPrepare(pts []mediarec.VectorPoint, dim int) ([]mediarec.VectorPoint, 
 		out = append(out, q)
 	}
 	return out, nil
+}
+
+// localVector returns a copy of v as a collection keeps it: as given for
+// the inner product (dot), scaled to unit length otherwise.
+func localVector(v []float32, dim int, dot bool) ([]float32, *mediarec.Error) {
+	if dot {
+		if len(v) != dim {
+			return nil, mediarec.Errorf(mediarec.EINVALID, "vector has %d dimensions, the collection %d", len(v), dim)
+		}
+		for _, x := range v {
+			if math.IsInf(float64(x), 0) || math.IsNaN(float64(x)) {
+				return nil, mediarec.Errorf(mediarec.EINVALID, "vector must be finite")
+			}
+		}
+		return slices.Clone(v), nil
+	}
+	return localNormalise(v, dim)
 }
 
 // localNormalise returns v scaled to unit length, so that cosine similarity

@@ -2,6 +2,7 @@ package vectordb
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,7 +17,9 @@ import (
 // and a CRC-32 of everything before it. Records are length-prefixed (uvarint)
 // so the same decoder reads them as log bodies.
 //
-//	header: dim, M, M0, slots, entry, maxLevel+1, covered log generation
+//	header: dim, M, M0, slots, entry, maxLevel+1, covered log generation,
+//	        metric (1 for the inner product; absent, as in older
+//	        snapshots, or 0 for the cosine)
 //	slot:   state; unless free: level, vector, per layer the neighbour
 //	        count and ids; if live: item id and payload
 //
@@ -44,7 +47,11 @@ func (c *localCollection) writeSnapshot(w io.Writer, gen uint64) error {
 		return err
 	}
 	b = nil
-	for _, v := range []uint64{uint64(c.dim), hnswM, hnswM0, uint64(h.len()), uint64(h.entry), uint64(h.maxLevel + 1), gen} {
+	metric := uint64(0)
+	if c.dot {
+		metric = 1
+	}
+	for _, v := range []uint64{uint64(c.dim), hnswM, hnswM0, uint64(h.len()), uint64(h.entry), uint64(h.maxLevel + 1), gen, metric} {
 		b = binary.AppendUvarint(b, v)
 	}
 	if err := record(); err != nil {
@@ -157,7 +164,12 @@ func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64
 		head[i] = d.uvarint()
 	}
 	dim, m, m0, slots, entry, levels, gen := head[0], head[1], head[2], head[3], head[4], head[5], head[6]
-	if !r.done(&d) {
+	var metric uint64
+	if len(d.b) > 0 {
+		metric = d.uvarint()
+	}
+	if !r.done(&d) || metric > 1 {
+		r.err = cmp.Or(r.err, errLocalCorrupt)
 		return nil, 0
 	}
 	if m != hnswM || m0 != hnswM0 {
@@ -168,7 +180,7 @@ func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64
 		r.err = errLocalCorrupt
 		return nil, 0
 	}
-	c := newLocalCollection(name, dir, int(dim))
+	c := newLocalCollection(name, dir, int(dim), metric == 1)
 	h, n := c.g, int(slots)
 	h.vecs = make([]float32, n*int(dim))
 	h.links0 = make([]uint32, n*(hnswM0+1))
