@@ -182,7 +182,7 @@ func (x *hybridIndex) merge(q []float32, known, content []candidate) []candidate
 			continue
 		}
 		v := x.model.ItemVector(c.id, c.vector)
-		out = append(out, candidate{id: c.id, typ: c.typ, relevance: scale * linalg.Dot(q, v), vector: unit(v)})
+		out = append(out, candidate{id: c.id, typ: c.typ, relevance: scale * linalg.Dot(q, v), vector: unit(v), genres: c.genres})
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int { return cmp.Compare(b.relevance, a.relevance) })
 	return out

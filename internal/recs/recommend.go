@@ -111,6 +111,7 @@ func (r *Recommender) answered(path string) {
 const (
 	candidatesPerResult = 5
 	minCandidates       = 50
+	widestPool          = 5
 )
 
 // Recommend returns the user's recommendations, never an item the user has
@@ -161,7 +162,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 		return recs, err
 	}
 	path := PathContent
-	k := max(limit*candidatesPerResult, minCandidates)
+	k := int(float64(max(limit*candidatesPerResult, minCandidates)) * (1 + (widestPool-1)*q.Diversity))
 	cands, err := r.candidates(ctx, r.vectors, coll, p.vector, types, judged, k)
 	if err != nil {
 		return nil, err
@@ -318,7 +319,7 @@ func (r *Recommender) candidates(ctx context.Context, space Vectors, coll string
 	cands := make([]candidate, 0, len(hits))
 	for _, h := range hits {
 		if v, ok := byID[h.ID]; ok {
-			cands = append(cands, candidate{id: h.ID, typ: h.Payload.Type, relevance: h.Score, vector: unit(v)})
+			cands = append(cands, candidate{id: h.ID, typ: h.Payload.Type, relevance: h.Score, vector: unit(v), genres: h.Payload.Genres})
 		}
 	}
 	return cands, nil
