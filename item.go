@@ -38,16 +38,21 @@ const (
 
 // Item is one book, movie, documentary or podcast of the catalog.
 type Item struct {
-	ID              int64           `json:"id"`
-	ExternalID      string          `json:"external_id,omitempty" validate:"max=200"`
-	Type            ItemType        `json:"type" validate:"required,oneof=book movie documentary podcast"`
-	Title           string          `json:"title" validate:"required,max=500"`
-	Description     string          `json:"description" validate:"max=20000"`
-	Genres          []string        `json:"genres" validate:"max=50,dive,required,max=100"`
-	Tags            []string        `json:"tags" validate:"max=200,dive,required,max=100"`
-	Creators        []string        `json:"creators" validate:"max=100,dive,required,max=200"`
-	Year            int             `json:"year,omitempty" validate:"omitempty,min=-3000,max=2100"`
-	Language        string          `json:"language,omitempty" validate:"max=35"`
+	ID          int64    `json:"id"`
+	ExternalID  string   `json:"external_id,omitempty" validate:"max=200"`
+	Type        ItemType `json:"type" validate:"required,oneof=book movie documentary podcast"`
+	Title       string   `json:"title" validate:"required,max=500"`
+	Description string   `json:"description" validate:"max=20000"`
+	Genres      []string `json:"genres" validate:"max=50,dive,required,max=100"`
+	Tags        []string `json:"tags" validate:"max=200,dive,required,max=100"`
+	Creators    []string `json:"creators" validate:"max=100,dive,required,max=200"`
+	Year        int      `json:"year,omitempty" validate:"omitempty,min=-3000,max=2100"`
+	Language    string   `json:"language,omitempty" validate:"max=35"`
+	// Popularity is how many ratings or reviews the item has in the source
+	// it came from (MovieLens ratings, Goodreads ratings_count, Apple
+	// Podcasts reviews); 0 when the source counts none. Counts of different
+	// sources are not comparable, so they are only ranked within a type.
+	Popularity      int64           `json:"popularity,omitempty" validate:"min=0"`
 	EmbeddingStatus EmbeddingStatus `json:"embedding_status"`
 	// EmbeddingError says why the last embedding failed.
 	EmbeddingError string `json:"embedding_error,omitempty"`
@@ -60,6 +65,11 @@ type Item struct {
 // SameContent reports whether a and b carry the same user-visible content,
 // ignoring identity, timestamps and embedding state. Re-sending an unchanged
 // item must not count as an update.
+//
+// Popularity is not content: nothing embedded reads it, so a new count must
+// not cost a new version and a re-embedding. The stores write a change of
+// Popularity alone as an event-only change, which keeps the version and
+// still tells other services.
 func (a *Item) SameContent(b *Item) bool {
 	return a.ExternalID == b.ExternalID && a.Type == b.Type && a.Title == b.Title &&
 		a.Description == b.Description && a.Year == b.Year && a.Language == b.Language &&
@@ -100,6 +110,7 @@ type ItemUpdate struct {
 	Creators    *[]string `json:"creators" validate:"omitempty,max=100,dive,required,max=200"`
 	Year        *int      `json:"year" validate:"omitempty,min=-3000,max=2100"`
 	Language    *string   `json:"language" validate:"omitempty,max=35"`
+	Popularity  *int64    `json:"popularity" validate:"omitempty,min=0"`
 }
 
 // Apply copies the set fields of u onto item.
@@ -130,6 +141,9 @@ func (u ItemUpdate) Apply(item *Item) {
 	}
 	if u.Language != nil {
 		item.Language = *u.Language
+	}
+	if u.Popularity != nil {
+		item.Popularity = *u.Popularity
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 var allowedFields = map[string]bool{
 	"external_id": true, "type": true, "title": true, "description": true,
 	"genres": true, "tags": true, "creators": true, "year": true, "language": true,
+	"popularity": true,
 }
 
 func TestCatalog(t *testing.T) {
@@ -74,6 +75,36 @@ func TestCatalogFindsSpace(t *testing.T) {
 				t.Errorf("%d %s tagged space, want at least %d", n, tt.typ, tt.min)
 			}
 		})
+	}
+}
+
+// TestCatalogPopularity checks the popularity README.md promises: the
+// MovieLens and goodbooks counts, the books most rated first, and no count
+// for the hand-written podcasts.
+func TestCatalogPopularity(t *testing.T) {
+	counted := map[mediarec.ItemType]int{}
+	var lastBook int64 = -1
+	for _, item := range mustReadCatalog(t) {
+		if item.Popularity > 0 {
+			counted[item.Type]++
+		}
+		if item.Type == mediarec.TypeBook {
+			if lastBook >= 0 && item.Popularity > lastBook {
+				t.Errorf("%s (%d ratings) after a book with %d", item.Title, item.Popularity, lastBook)
+			}
+			lastBook = item.Popularity
+		}
+	}
+	want := mustReadmeCounts(t)
+	// ml-latest-small lists 18 movies nobody rated.
+	if got := counted[mediarec.TypeMovie] + counted[mediarec.TypeDocumentary]; got != want["movie"]+want["documentary"]-18 {
+		t.Errorf("%d movies and documentaries with ratings, want all but 18 of %d", got, want["movie"]+want["documentary"])
+	}
+	if counted[mediarec.TypeBook] != want["book"] {
+		t.Errorf("%d books with ratings, want all %d", counted[mediarec.TypeBook], want["book"])
+	}
+	if counted[mediarec.TypePodcast] != 0 {
+		t.Errorf("%d podcasts with a count, want none", counted[mediarec.TypePodcast])
 	}
 }
 

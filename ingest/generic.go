@@ -63,7 +63,7 @@ func MarshalItem(item *mediarec.Item) ([]byte, error) {
 	err := enc.Encode(wireItem{
 		ExternalID: item.ExternalID, Type: item.Type, Title: item.Title, Description: item.Description,
 		Genres: orEmpty(item.Genres), Tags: orEmpty(item.Tags), Creators: orEmpty(item.Creators),
-		Year: item.Year, Language: item.Language,
+		Year: item.Year, Language: item.Language, Popularity: item.Popularity,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("marshal item %q: %w", item.ExternalID, err)
@@ -82,6 +82,7 @@ type wireItem struct {
 	Creators    []string          `json:"creators"`
 	Year        int               `json:"year,omitempty"`
 	Language    string            `json:"language,omitempty"`
+	Popularity  int64             `json:"popularity,omitempty"`
 }
 
 func orEmpty(s []string) []string {
@@ -93,7 +94,7 @@ func orEmpty(s []string) []string {
 
 // readCSV reads a CSV file whose header names the columns with the API's
 // field names: external_id, type, title, description, genres, tags,
-// creators, year, language. Lists are separated by "|" and other columns
+// creators, year, language, popularity. Lists are separated by "|" and other columns
 // are ignored. Without a title or type column no row could become an item,
 // so the whole file is refused.
 func readCSV(path string, fn func(Record) error) error {
@@ -137,6 +138,13 @@ func csvItem(c *csvFile, row []string) (*mediarec.Item, error) {
 			return nil, errorf("year", "%q is not a whole number", y)
 		}
 		item.Year = year
+	}
+	if p := c.get(row, "popularity"); p != "" {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, errorf("popularity", "%q is not a whole number", p)
+		}
+		item.Popularity = n
 	}
 	return item, nil
 }

@@ -52,8 +52,8 @@ func TestMarshalItem(t *testing.T) {
 		{
 			name: "every field",
 			item: &mediarec.Item{Type: mediarec.TypeBook, Title: "Dune", Description: "Spice.", Genres: []string{"Sci-Fi"},
-				Tags: []string{"desert"}, Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en"},
-			want: `{"type":"book","title":"Dune","description":"Spice.","genres":["Sci-Fi"],"tags":["desert"],"creators":["Frank Herbert"],"year":1965,"language":"en"}`,
+				Tags: []string{"desert"}, Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en", Popularity: 950000},
+			want: `{"type":"book","title":"Dune","description":"Spice.","genres":["Sci-Fi"],"tags":["desert"],"creators":["Frank Herbert"],"year":1965,"language":"en","popularity":950000}`,
 		},
 	}
 	for _, tt := range tests {
@@ -79,22 +79,24 @@ func TestReadCSV(t *testing.T) {
 	}{
 		{
 			name: "rows",
-			csv: "\xef\xbb\xbfTitle,type,year,genres,creators,external_id,rating,tags,language,description\n" +
-				"Dune,book,1965,science-fiction| classics ||,Frank Herbert,x:1,5,desert|spice,en,\"Sand, worms.\"\n" +
-				"Bad Year,movie,nineteen,,,,,,,\n" +
-				"\"Broken \"quote,movie,,,,,,,,\n" +
-				"Short Row,Podcast\n",
+			csv: "\xef\xbb\xbfTitle,type,year,genres,creators,external_id,rating,tags,language,description,popularity\n" +
+				"Dune,book,1965,science-fiction| classics ||,Frank Herbert,x:1,5,desert|spice,en,\"Sand, worms.\",950000\n" +
+				"Bad Year,movie,nineteen,,,,,,,,\n" +
+				"\"Broken \"quote,movie,,,,,,,,,\n" +
+				"Short Row,Podcast\n" +
+				"Bad Count,movie,,,,,,,,,many\n",
 			want: []result{
 				{File: "items.csv", Line: 2, Item: "Dune"},
 				{File: "items.csv", Line: 3, Err: `year: "nineteen" is not a whole number`},
 				{File: "items.csv", Line: 4, Err: `malformed CSV: extraneous or missing " in quoted-field`},
 				{File: "items.csv", Line: 5, Item: "Short Row"},
+				{File: "items.csv", Line: 6, Err: `popularity: "many" is not a whole number`},
 			},
 			wantItems: []*mediarec.Item{
 				{
 					ExternalID: "x:1", Type: mediarec.TypeBook, Title: "Dune", Description: "Sand, worms.",
 					Genres: []string{"science-fiction", "classics"}, Tags: []string{"desert", "spice"},
-					Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en",
+					Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en", Popularity: 950000,
 				},
 				{Type: mediarec.TypePodcast, Title: "Short Row"},
 			},

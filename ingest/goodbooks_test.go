@@ -55,7 +55,8 @@ func TestReadGoodbooksData(t *testing.T) {
 		Year: 2008, Language: "en",
 		Tags: []string{"young-adult", "dystopian", "science-fiction", "fiction", "fantasy", "romance", "adventure",
 			"hunger-games", "teen", "post-apocalyptic", "the-hunger-games", "action", "survival", "thriller", "futuristic"},
-		Genres: []string{"Young Adult", "Dystopian", "Sci-Fi", "Fantasy"},
+		Genres:     []string{"Young Adult", "Dystopian", "Sci-Fi", "Fantasy"},
+		Popularity: 4780653, // ratings_count
 	}
 	if diff := cmp.Diff(want, recs[0].Item, ignoreServerFields); diff != "" {
 		t.Errorf("first book mismatch (-want +got):\n%s", diff)
@@ -64,12 +65,13 @@ func TestReadGoodbooksData(t *testing.T) {
 
 func TestReadGoodbooksFixture(t *testing.T) {
 	dir := MustWriteFiles(t, map[string]string{
-		"books.csv": "book_id,goodreads_book_id,authors,original_publication_year,title,language_code\n" +
-			"1,100,Suzanne Collins,2008.0,\"The Hunger Games (The Hunger Games, #1)\",eng\n" +
-			"2,200,\"Homer,  Robert   Fagles\",-720.0,The Odyssey,en-US\n" +
-			"3,300,Nobody,20x8,Bad Year,eng\n" +
-			"4,abc,X,,Bad Id,eng\n" +
-			"5,500,Anon,,No Tags,\n",
+		"books.csv": "book_id,goodreads_book_id,authors,original_publication_year,title,language_code,ratings_count\n" +
+			"1,100,Suzanne Collins,2008.0,\"The Hunger Games (The Hunger Games, #1)\",eng,4780653\n" +
+			"2,200,\"Homer,  Robert   Fagles\",-720.0,The Odyssey,en-US,670326\n" +
+			"3,300,Nobody,20x8,Bad Year,eng,1\n" +
+			"4,abc,X,,Bad Id,eng,1\n" +
+			"5,500,Anon,,No Tags,,\n" +
+			"6,600,Anon,,Minus,,-3\n",
 		// Both tag files come with CRLF line ends, as upstream.
 		"tags.csv": strings.ReplaceAll("tag_id,tag_name\n0,to-read\n1,fantasy\n2,young-adult\n"+
 			"3,suzanne-collins\n4,5-stars\n5,dystopia\n6,classics\n7,homer\n8,favorites\n"+
@@ -92,6 +94,7 @@ func TestReadGoodbooksFixture(t *testing.T) {
 		{File: "books.csv", Line: 4, Err: `original_publication_year: "20x8" is not a year`},
 		{File: "books.csv", Line: 5, Err: `goodreads_book_id: "abc" is not a book id`},
 		{File: "books.csv", Line: 6, Item: "No Tags"},
+		{File: "books.csv", Line: 7, Err: `ratings_count: "-3" is not a count`},
 	}
 	if diff := cmp.Diff(want, results(recs)); diff != "" {
 		t.Fatalf("records mismatch (-want +got):\n%s", diff)
@@ -102,14 +105,15 @@ func TestReadGoodbooksFixture(t *testing.T) {
 			// romance passes the share a genre needs, but four genres is the most.
 			ExternalID: "goodreads:100", Type: mediarec.TypeBook, Title: "The Hunger Games (The Hunger Games, #1)",
 			Creators: []string{"Suzanne Collins"}, Year: 2008, Language: "en",
-			Tags:   []string{"young-adult", "fantasy", "science-fiction", "dystopian", "romance"},
-			Genres: []string{"Young Adult", "Fantasy", "Sci-Fi", "Dystopian"},
+			Tags:       []string{"young-adult", "fantasy", "science-fiction", "dystopian", "romance"},
+			Genres:     []string{"Young Adult", "Fantasy", "Sci-Fi", "Dystopian"},
+			Popularity: 4780653,
 		},
 		{
 			// poetry has fewer than 1/20 of the classics shelvers: a tag, not a genre.
 			ExternalID: "goodreads:200", Type: mediarec.TypeBook, Title: "The Odyssey",
 			Creators: []string{"Homer", "Robert Fagles"}, Year: -720, Language: "en-US",
-			Tags: []string{"classics", "poetry"}, Genres: []string{"Classics"},
+			Tags: []string{"classics", "poetry"}, Genres: []string{"Classics"}, Popularity: 670326,
 		},
 		{ExternalID: "goodreads:500", Type: mediarec.TypeBook, Title: "No Tags", Creators: []string{"Anon"}},
 	}

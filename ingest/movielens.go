@@ -18,10 +18,15 @@ import (
 const maxTags = 15
 
 // readMovieLens reads a MovieLens "ml-latest" directory: movies.csv gives the
-// items, tags.csv (optional) their tags. links.csv is not read: it maps to
-// IMDb and TMDB ids, which Item has no field for.
+// items, tags.csv (optional) their tags, ratings.csv (optional) their
+// popularity, the number of ratings each movie has. links.csv is not read: it
+// maps to IMDb and TMDB ids, which Item has no field for.
 func readMovieLens(dir string, fn func(Record) error) error {
 	tags, err := readMovieLensTags(filepath.Join(dir, "tags.csv"), fn)
+	if err != nil {
+		return err
+	}
+	ratings, err := readMovieLensRatings(filepath.Join(dir, "ratings.csv"), fn)
 	if err != nil {
 		return err
 	}
@@ -33,13 +38,13 @@ func readMovieLens(dir string, fn func(Record) error) error {
 	return c.each(func(row []string, line int, err error) error {
 		rec := Record{Source: c.path, Line: line, Err: err}
 		if err == nil {
-			rec.Item, rec.Err = movieLensItem(c, row, tags)
+			rec.Item, rec.Err = movieLensItem(c, row, tags, ratings)
 		}
 		return fn(rec)
 	})
 }
 
-func movieLensItem(c *csvFile, row []string, tags map[int][]string) (*mediarec.Item, error) {
+func movieLensItem(c *csvFile, row []string, tags map[int][]string, ratings map[int]int64) (*mediarec.Item, error) {
 	id, err := strconv.Atoi(c.get(row, "movieid"))
 	if err != nil || id <= 0 {
 		return nil, errorf("movieId", "%q is not a movie id", c.get(row, "movieid"))
@@ -54,6 +59,7 @@ func movieLensItem(c *csvFile, row []string, tags map[int][]string) (*mediarec.I
 		Title:      title,
 		Year:       year,
 		Tags:       tags[id],
+		Popularity: ratings[id],
 	}
 	for _, g := range splitList(c.get(row, "genres"), "|") {
 		if g == "(no genres listed)" {
@@ -106,6 +112,33 @@ func readMovieLensTags(path string, fn func(Record) error) (map[int][]string, er
 		tags[id] = topTags(n, maxTags)
 	}
 	return tags, nil
+}
+
+// readMovieLensRatings counts the ratings of each movie in ratings.csv. The
+// file is optional: without it every movie's popularity is 0. Only the
+// count is kept; who rated what is the evaluation's business, not the
+// catalog's.
+func readMovieLensRatings(path string, fn func(Record) error) (map[int]int64, error) {
+	c, err := openCSV(path, "movieid")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	counts := make(map[int]int64)
+	err = c.each(func(row []string, line int, err error) error {
+		if err != nil {
+			return fn(Record{Source: c.path, Line: line, Err: err})
+		}
+		id, err := strconv.Atoi(c.get(row, "movieid"))
+		if err != nil || id <= 0 {
+			return fn(Record{Source: c.path, Line: line, Err: errorf("movieId", "%q is not a movie id", c.get(row, "movieid"))})
+		}
+		counts[id]++
+		return nil
+	})
+	return counts, err
 }
 
 // movieLensTagStop lists the tags users applied to keep track of their own

@@ -46,6 +46,8 @@ func TestReadMovieLensData(t *testing.T) {
 				ExternalID: "movielens:2571", Type: mediarec.TypeMovie, Title: "The Matrix", Year: 1999,
 				Genres: []string{"Action", "Sci-Fi", "Thriller"},
 				Tags:   []string{"alternate universe", "martial arts", "philosophy", "post apocalyptic", "sci-fi"},
+				// ratings.csv has 278 rows of movie 2571.
+				Popularity: 278,
 			},
 		},
 		{
@@ -53,28 +55,30 @@ func TestReadMovieLensData(t *testing.T) {
 			want: &mediarec.Item{
 				ExternalID: "movielens:29", Type: mediarec.TypeMovie,
 				Title: "The City of Lost Children (La Cité des enfants perdus)", Year: 1995,
-				Genres: []string{"Adventure", "Drama", "Fantasy", "Mystery", "Sci-Fi"},
-				Tags:   []string{"kidnapping"},
+				Genres:     []string{"Adventure", "Drama", "Fantasy", "Mystery", "Sci-Fi"},
+				Tags:       []string{"kidnapping"},
+				Popularity: 38,
 			},
 		},
 		{
 			name: "documentary",
 			want: &mediarec.Item{
 				ExternalID: "movielens:5643", Type: mediarec.TypeDocumentary, Title: "Powaqqatsi", Year: 1988,
-				Genres: []string{"Documentary"},
+				Genres: []string{"Documentary"}, Popularity: 3,
 			},
 		},
 		{
 			name: "year range, no genres",
 			want: &mediarec.Item{
 				ExternalID: "movielens:171749", Type: mediarec.TypeMovie, Title: "Death Note: Desu nôto", Year: 2006,
+				Popularity: 1,
 			},
 		},
 		{
 			name: "no year",
 			want: &mediarec.Item{
 				ExternalID: "movielens:40697", Type: mediarec.TypeMovie, Title: "Babylon 5",
-				Genres: []string{"Sci-Fi"},
+				Genres: []string{"Sci-Fi"}, Popularity: 2,
 			},
 		},
 	}
@@ -103,10 +107,17 @@ func TestReadMovieLensBadRows(t *testing.T) {
 			"2,1,in netflix queue,2\n" +
 			"3,oops,fun,3\n" +
 			"3,1,fun,3\n",
+		"ratings.csv": "userId,movieId,rating,timestamp\n" +
+			"1,1,4.0,1\n" +
+			"2,1,3.5,2\n" +
+			"2,6,5.0,2\n" +
+			"3,zero,1.0,3\n" +
+			"3,1,2.0,3\n",
 	})
 	recs := MustRead(t, "movielens", dir)
 	want := []result{
 		{File: "tags.csv", Line: 5, Err: `movieId: "oops" is not a movie id`},
+		{File: "ratings.csv", Line: 5, Err: `movieId: "zero" is not a movie id`},
 		{File: "movies.csv", Line: 2, Item: "Toy Story"},
 		{File: "movies.csv", Line: 3, Err: `movieId: "x" is not a movie id`},
 		{File: "movies.csv", Line: 4, Err: `malformed CSV: extraneous or missing " in quoted-field`},
@@ -117,8 +128,17 @@ func TestReadMovieLensBadRows(t *testing.T) {
 	if diff := cmp.Diff(want, results(recs)); diff != "" {
 		t.Errorf("records mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"pixar", "fun"}, recs[1].Item.Tags); diff != "" {
+	if diff := cmp.Diff([]string{"pixar", "fun"}, recs[2].Item.Tags); diff != "" {
 		t.Errorf("tags mismatch (-want +got):\n%s", diff)
+	}
+	// Each rating counts once per movie; a movie nobody rated counts 0.
+	for _, tt := range []struct {
+		rec  int
+		want int64
+	}{{2, 3}, {5, 0}, {7, 1}} {
+		if got := recs[tt.rec].Item.Popularity; got != tt.want {
+			t.Errorf("%s: popularity %d, want %d", recs[tt.rec].Item.Title, got, tt.want)
+		}
 	}
 }
 

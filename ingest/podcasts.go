@@ -50,6 +50,7 @@ func readPodcasts(path string, fn func(Record) error) error {
 		if j, ok := first[item.ExternalID]; ok {
 			prev := recs[j].Item
 			prev.Genres = cleanList(append(prev.Genres, item.Genres...))
+			prev.Popularity = max(prev.Popularity, item.Popularity)
 			continue
 		}
 		first[item.ExternalID] = len(recs)
@@ -68,11 +69,12 @@ func readPodcasts(path string, fn func(Record) error) error {
 
 func podcastItem(raw json.RawMessage) (*mediarec.Item, error) {
 	var p struct {
-		Title       string `json:"title"`
-		Producer    string `json:"producer"`
-		Genre       string `json:"genre"`
-		Description string `json:"description"`
-		Link        string `json:"link"`
+		Title       string          `json:"title"`
+		Producer    string          `json:"producer"`
+		Genre       string          `json:"genre"`
+		Description string          `json:"description"`
+		Link        string          `json:"link"`
+		Reviews     json.RawMessage `json:"num_reviews"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, errorf("", "not a podcast object: %w", err)
@@ -92,6 +94,10 @@ func podcastItem(raw json.RawMessage) (*mediarec.Item, error) {
 	if title == "" {
 		return nil, errorf("title", "missing (the scrape recorded %q)", p.Title)
 	}
+	reviews, err := podcastReviews(p.Reviews)
+	if err != nil {
+		return nil, err
+	}
 	return &mediarec.Item{
 		ExternalID:  "apple:" + m[1],
 		Type:        mediarec.TypePodcast,
@@ -99,5 +105,20 @@ func podcastItem(raw json.RawMessage) (*mediarec.Item, error) {
 		Description: na(p.Description),
 		Genres:      cleanList([]string{na(p.Genre)}),
 		Creators:    cleanList([]string{na(p.Producer)}),
+		Popularity:  reviews,
 	}, nil
+}
+
+// podcastReviews reads num_reviews, the number of Apple Podcasts reviews: a
+// whole number, or "NA" (or nothing) where the scrape found none, which
+// counts 0.
+func podcastReviews(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == `"NA"` {
+		return 0, nil
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil || n < 0 {
+		return 0, errorf("num_reviews", "%s is not a count", raw)
+	}
+	return n, nil
 }

@@ -39,6 +39,7 @@ func TestReadPodcastsData(t *testing.T) {
 		Title:       "History Hyenas with Chris Distefano and Yannis Pappas",
 		Description: recs[0].Item.Description,
 		Genres:      []string{"Comedy"}, Creators: []string{"RiotCast Network"},
+		Popularity: 1300, // num_reviews
 	}
 	if diff := cmp.Diff(want, recs[0].Item, ignoreServerFields); diff != "" {
 		t.Errorf("first podcast mismatch (-want +got):\n%s", diff)
@@ -57,14 +58,16 @@ func TestReadPodcastsFixture(t *testing.T) {
 			name: "duplicates merge, bad entries fail",
 			json: `[
 				{"title": "Show A", "producer": "Prod", "genre": "Comedy", "description": "About A.", "num_episodes": 3,
-				 "link": "https://podcasts.apple.com/us/podcast/show-a/id111"},
+				 "num_reviews": 120, "link": "https://podcasts.apple.com/us/podcast/show-a/id111"},
 				{"title": "NA", "producer": "NA", "genre": "NA", "description": "NA", "num_episodes": "NA",
 				 "link": "https://podcasts.apple.com/us/podcast/gone/id222"},
 				{"title": "Show A", "producer": "Prod", "genre": "History", "description": "About A.",
-				 "link": "https://podcasts.apple.com/us/podcast/show-a/id111"},
+				 "num_reviews": 125, "link": "https://podcasts.apple.com/us/podcast/show-a/id111"},
 				{"title": "Show B", "producer": "P", "genre": "Music", "link": "https://podcasts.apple.com/us/podcast/show-b"},
 				{"title": 5, "link": "/id333"},
-				{"title": " Show  C ", "producer": "NA", "genre": "NA", "description": "", "link": "/id444"}
+				{"title": " Show  C ", "producer": "NA", "genre": "NA", "description": "", "num_reviews": "NA", "link": "/id444"},
+				{"title": "Show D", "num_reviews": -2, "link": "/id555"},
+				{"title": "Show E", "num_reviews": 1.5, "link": "/id666"}
 			]`,
 			want: []result{
 				{File: "podcasts_info.json", Line: 1, Item: "Show A"},
@@ -72,11 +75,14 @@ func TestReadPodcastsFixture(t *testing.T) {
 				{File: "podcasts_info.json", Line: 4, Err: `link: "https://podcasts.apple.com/us/podcast/show-b" has no Apple podcast id`},
 				{File: "podcasts_info.json", Line: 5, Err: "not a podcast object: json: cannot unmarshal number into Go struct field .title of type string"},
 				{File: "podcasts_info.json", Line: 6, Item: "Show C"},
+				{File: "podcasts_info.json", Line: 7, Err: "num_reviews: -2 is not a count"},
+				{File: "podcasts_info.json", Line: 8, Err: "num_reviews: 1.5 is not a count"},
 			},
 			wantItems: []*mediarec.Item{
 				{
 					ExternalID: "apple:111", Type: mediarec.TypePodcast, Title: "Show A", Description: "About A.",
 					Genres: []string{"Comedy", "History"}, Creators: []string{"Prod"},
+					Popularity: 125, // the larger count of the two listings
 				},
 				{ExternalID: "apple:444", Type: mediarec.TypePodcast, Title: "Show C"},
 			},

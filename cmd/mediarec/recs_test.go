@@ -18,17 +18,20 @@ func TestRecommendationsRoute(t *testing.T) {
 	m := MustRunMain(t, nil)
 	u := m.URL()
 	var lines strings.Builder
-	for i, it := range []struct{ typ, title, tags string }{
-		{"movie", "Voyage to the Stars", "space,astronauts"},
-		{"movie", "Orbit of Silence", "space,astronauts"},
-		{"movie", "The Kitchen Wars", "cooking,comedy"},
-		{"documentary", "Astronauts at Work", "space,astronauts"},
-		{"book", "Letters from Orbit", "space,astronauts"},
-		{"podcast", "Space Hour", "space,astronomy"},
-		{"podcast", "Baking Hour", "cooking"},
+	for i, it := range []struct {
+		typ, title, tags string
+		popularity       int
+	}{
+		{"movie", "Voyage to the Stars", "space,astronauts", 10},
+		{"movie", "Orbit of Silence", "space,astronauts", 0},
+		{"movie", "The Kitchen Wars", "cooking,comedy", 900},
+		{"documentary", "Astronauts at Work", "space,astronauts", 0},
+		{"book", "Letters from Orbit", "space,astronauts", 5},
+		{"podcast", "Space Hour", "space,astronomy", 0},
+		{"podcast", "Baking Hour", "cooking", 0},
 	} {
 		tags := `"` + strings.ReplaceAll(it.tags, ",", `","`) + `"`
-		fmt.Fprintf(&lines, `{"external_id":"r-%d","type":%q,"title":%q,"tags":[%s]}`+"\n", i, it.typ, it.title, tags)
+		fmt.Fprintf(&lines, `{"external_id":"r-%d","type":%q,"title":%q,"tags":[%s],"popularity":%d}`+"\n", i, it.typ, it.title, tags, it.popularity)
 	}
 	postItems(t, u, lines.String(), 7, 0)
 	waitEmbedded(t, u, 7, time.Minute)
@@ -53,6 +56,13 @@ func TestRecommendationsRoute(t *testing.T) {
 	var cold recsPage
 	if st := call(t, "GET", u+"/v1/recommendations?limit=3", reg.Token, "", &cold); st != 200 || len(cold.Items) != 3 || cold.Items[0].Reason.Kind != "popular" {
 		t.Fatalf("cold start: %d %+v", st, cold)
+	}
+	// The catalog's popularity reaches the cold start through the item
+	// events: films by their counts, then the book, in turns.
+	if st := call(t, "GET", u+"/v1/recommendations?types=movie,book&limit=3", reg.Token, "", &cold); st != 200 || len(cold.Items) != 3 ||
+		cold.Items[0].Item.Title != "The Kitchen Wars" || cold.Items[1].Item.Title != "Letters from Orbit" ||
+		cold.Items[2].Item.Title != "Voyage to the Stars" || cold.Items[0].Reason.Text != "Among the most rated films" {
+		t.Fatalf("cold start by popularity: %d %+v", st, cold)
 	}
 
 	var page struct {

@@ -119,7 +119,7 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 	m.closers = append(m.closers, store.Close)
 	hybrid := recs.NewHybrid(reg, vectors, observedLocal{m.observeVectors(store, "hybrid"), store}, ledger, collab.Options{}, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
-	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindItemsByType, recs.Metrics{
+	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindPopularItems, recs.Metrics{
 		Answers: m.metrics.Recommendations(), TagCache: m.metrics.Cache("tag_vectors"),
 	})
 	m.tasks = append(m.tasks, rec.KeepProfiles)

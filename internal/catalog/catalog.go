@@ -379,5 +379,6 @@ func updateOf(item *mediarec.Item) mediarec.ItemUpdate {
 		ExternalID: &item.ExternalID, Type: &item.Type, Title: &item.Title,
 		Description: &item.Description, Genres: &item.Genres, Tags: &item.Tags,
 		Creators: &item.Creators, Year: &item.Year, Language: &item.Language,
+		Popularity: &item.Popularity,
 	}
 }

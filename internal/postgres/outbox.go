@@ -12,10 +12,15 @@ import (
 
 const enqueueSQL = `INSERT INTO outbox (item_id, version, deleted, trace_parent) VALUES ($1, $2, $3, $4)`
 
+// enqueueEventOnlySQL takes enqueueSQL's arguments, for a change that other
+// services must hear of but that asks for no embedding.
+const enqueueEventOnlySQL = `INSERT INTO outbox (item_id, version, deleted, event_only, trace_parent) VALUES ($1, $2, $3, true, $4)`
+
 // change is an outbox entry about to be written.
 type change struct {
-	itemID  int64
-	version int32
+	itemID    int64
+	version   int32
+	eventOnly bool
 }
 
 // enqueueAll writes the outbox entries of a batch in one statement, with
@@ -24,12 +29,13 @@ func enqueueAll(ctx context.Context, tx pgx.Tx, changes []change) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	ids, versions := make([]int64, len(changes)), make([]int32, len(changes))
+	ids, versions, eventOnly := make([]int64, len(changes)), make([]int32, len(changes)), make([]bool, len(changes))
 	for i, c := range changes {
-		ids[i], versions[i] = c.itemID, c.version
+		ids[i], versions[i], eventOnly[i] = c.itemID, c.version, c.eventOnly
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (item_id, version, trace_parent) SELECT *, $3::text FROM unnest($1::bigint[], $2::int[])`,
-		ids, versions, tracing.TraceParent(ctx)); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (item_id, version, event_only, trace_parent)
+		SELECT *, $4::text FROM unnest($1::bigint[], $2::int[], $3::boolean[])`,
+		ids, versions, eventOnly, tracing.TraceParent(ctx)); err != nil {
 		return fmt.Errorf("enqueue %d changes: %w", len(changes), err)
 	}
 	return nil

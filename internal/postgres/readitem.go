@@ -44,10 +44,11 @@ func NewRecsItemStore(ctx context.Context, db *DB) (*RecsItemStore, error) {
 // sequence: that guard makes replays and slower replicas harmless,
 // tombstones included. An item may appear once only, since one statement
 // cannot update a row twice.
-const applyItemEventsSQL = `INSERT INTO read_items (id, seq, deleted, type, item)
-SELECT id, seq, deleted, type, item::json
-FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::text[], $5::text[]) AS e(id, seq, deleted, type, item)
-ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted, type = excluded.type, item = excluded.item
+const applyItemEventsSQL = `INSERT INTO read_items (id, seq, deleted, type, popularity, item)
+SELECT id, seq, deleted, type, popularity, item::json
+FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::text[], $5::bigint[], $6::text[]) AS e(id, seq, deleted, type, popularity, item)
+ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted, type = excluded.type,
+	popularity = excluded.popularity, item = excluded.item
 WHERE excluded.seq > read_items.seq`
 
 // ApplyItemEvents applies evs atomically; EINVALID, and nothing applied,
@@ -88,6 +89,7 @@ func (s *RecsItemStore) ApplyItemEvents(ctx context.Context, evs []recs.ItemEven
 		seqs    = make([]int64, n)
 		deleted = make([]bool, n)
 		types   = make([]*string, n) // NULL for a tombstone
+		pops    = make([]int64, n)
 		items   = make([]*string, n)
 	)
 	for i, id := range itemIDs {
@@ -105,9 +107,9 @@ func (s *RecsItemStore) ApplyItemEvents(ctx context.Context, evs []recs.ItemEven
 			return fmt.Errorf("encode item %d: %w", id, err)
 		}
 		typ, raw := string(item.Type), string(b)
-		types[i], items[i] = &typ, &raw
+		types[i], pops[i], items[i] = &typ, item.Popularity, &raw
 	}
-	if _, err := s.db.Pool.Exec(ctx, applyItemEventsSQL, itemIDs, seqs, deleted, types, items); err != nil {
+	if _, err := s.db.Pool.Exec(ctx, applyItemEventsSQL, itemIDs, seqs, deleted, types, pops, items); err != nil {
 		return fmt.Errorf("apply %d item events: %w", len(evs), err)
 	}
 	return nil
@@ -158,6 +160,36 @@ func (s *RecsItemStore) FindItemsByType(ctx context.Context, types []mediarec.It
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find items by type %v: %w", types, err)
+	}
+	return items, nil
+}
+
+// FindPopularItems returns up to limit items of types (of every type when
+// empty), the most popular first, ties by id; none when limit is not
+// positive. A cold start asks one type at a time, which the (type,
+// popularity, id) index serves in order; several types or none sort.
+func (s *RecsItemStore) FindPopularItems(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
+	if limit <= 0 {
+		return []*mediarec.Item{}, nil
+	}
+	var (
+		items []*mediarec.Item
+		err   error
+	)
+	// One statement per shape: a generic plan for "type = ANY($1)" could
+	// not count on a single type to walk the index in order.
+	switch len(types) {
+	case 0:
+		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE NOT deleted ORDER BY popularity DESC, id LIMIT $1`, limit)
+	case 1:
+		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE NOT deleted AND type = $1 ORDER BY popularity DESC, id LIMIT $2`,
+			string(types[0]), limit)
+	default:
+		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE NOT deleted AND type = ANY($1) ORDER BY popularity DESC, id LIMIT $2`,
+			typeStrings(types), limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find popular items of type %v: %w", types, err)
 	}
 	return items, nil
 }

@@ -121,7 +121,9 @@ func (l *Ledger) Interactions() ([]collab.Interaction, uint64) {
 	return out, l.version
 }
 
-// Ranked returns the liked items, most liked first (ties by id).
+// Ranked returns the liked items, most liked first (ties by id): the
+// project's own popularity, which a cold start adds to the sources' counts
+// (see Recommender.coldStart) so that it weighs more as likes accrue.
 func (l *Ledger) Ranked() []int64 {
 	l.mu.RLock()
 	ranked := l.ranked
@@ -141,4 +143,11 @@ func (l *Ledger) Ranked() []int64 {
 		})
 	}
 	return l.ranked
+}
+
+// Likes returns how many users' current judgement of the item is positive.
+func (l *Ledger) Likes(itemID int64) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.likes[itemID]
 }

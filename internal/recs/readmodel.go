@@ -31,4 +31,8 @@ type ItemStore interface {
 	// FindItemsByType returns up to limit items of the types (every type
 	// when empty), by id.
 	FindItemsByType(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error)
+	// FindPopularItems returns up to limit items of the types (every type
+	// when empty), the highest Popularity first, ties by id: what a cold
+	// start offers before anyone here has liked anything.
+	FindPopularItems(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error)
 }

@@ -22,8 +22,9 @@ type Tastes interface {
 	ListFeedback(ctx context.Context, userID int64) ([]*mediarec.Feedback, error)
 }
 
-// Starters lists catalog items of the given types (all when empty). A cold
-// start falls back to them while too few users have liked anything.
+// Starters lists the most popular catalog items of the given types (all
+// when empty): the highest source Popularity first, ties by id. A cold start
+// asks for one type at a time and blends in the project's own likes.
 type Starters func(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error)
 
 // Reason kinds.
@@ -93,8 +94,9 @@ type Recommender struct {
 
 // NewRecommender returns a recommender reading tastes, searching the hybrid
 // index when it has one (hybrid may be nil), reading stored profiles when
-// they are kept (profiles may be nil), ranking cold starts by the ledger's
-// likes and then starters, and counting with m.
+// they are kept (profiles may be nil), ranking cold starts by the
+// starters' source popularity blended with the ledger's likes, and counting
+// with m.
 func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, profiles *Profiles, starters Starters, m Metrics) *Recommender {
 	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, profiles: profiles, starters: starters, metrics: m, now: time.Now}
 }
@@ -107,7 +109,11 @@ func (r *Recommender) answered(path string) {
 }
 
 // candidatesPerResult is how many ANN candidates the rerank sees per item
-// it returns: MMR needs room to trade relevance for variety.
+// it returns: MMR needs room to trade relevance for variety. The pool
+// widens with the diversity asked, up to widestPool times at 1: the
+// nearest few dozen items of a science-fiction fan are all science
+// fiction, however they are reordered, and the neighbouring genres and
+// other corners of their taste lie further out.
 const (
 	candidatesPerResult = 5
 	minCandidates       = 50
@@ -325,44 +331,127 @@ func (r *Recommender) candidates(ctx context.Context, space Vectors, coll string
 	return cands, nil
 }
 
-// coldStart ranks the most liked items of the types, then the catalog's
-// first items of the types, skipping judged ones.
+// coldStart offers the most popular items of each asked type (every type
+// when none is asked), skipping judged ones, in turns across the types, so
+// that asking for films and books gives as many of each (the first type
+// takes the odd one).
+//
+// Popularity blends two signals, each on a 0–1 scale. The source's count
+// (MovieLens ratings, Goodreads ratings, podcast reviews) is divided by the
+// count of its type's most counted item: counts of different sources are
+// not comparable, and a share of the type's best keeps each type's top
+// items on top. The project's likes enter as likes/(likes+likesPrior):
+// zero while nobody here has liked anything, half the weight of the
+// type's best-known item at likesPrior likes, and approaching it beyond,
+// so that the project's own users take over as their feedback accrues but
+// a single like never outranks the items the source counts most.
 func (r *Recommender) coldStart(ctx context.Context, types []mediarec.ItemType, judged []int64, limit int) ([]Recommendation, error) {
-	out := make([]Recommendation, 0, limit)
-	seen := map[int64]bool{}
+	const (
+		likesPrior = 10
+		// maxLiked bounds the liked items read: beyond the most liked few
+		// hundred, likes are too few to lift an item into a first page.
+		maxLiked = 500
+	)
+	if len(types) == 0 {
+		types = mediarec.ItemTypes
+	}
+	seen := make(map[int64]bool, len(judged))
 	for _, id := range judged {
 		seen[id] = true
 	}
-	take := func(it *mediarec.Item, text string) {
-		if len(out) < limit && !seen[it.ID] && (len(types) == 0 || slices.Contains(types, it.Type)) {
-			seen[it.ID] = true
-			out = append(out, Recommendation{Item: it, Reason: Reason{Kind: ReasonPopular, Text: text}})
-		}
-	}
 	ranked := r.ledger.Ranked()
-	const chunk = 200
-	for from := 0; from < len(ranked) && len(out) < limit; from += chunk {
-		ids := ranked[from:min(from+chunk, len(ranked))]
-		items, err := r.itemsByID(ctx, ids)
-		if err != nil {
-			return nil, err
+	ranked = ranked[:min(len(ranked), maxLiked)]
+	liked, err := r.itemsByID(ctx, ranked)
+	if err != nil {
+		return nil, err
+	}
+
+	type starter struct {
+		item  *mediarec.Item
+		share float64 // of the type's most counted item
+		liked float64 // likes/(likes+likesPrior)
+	}
+	var lists [][]starter
+	asked := map[mediarec.ItemType]bool{}
+	for _, t := range types {
+		if asked[t] {
+			continue
 		}
-		for _, id := range ids {
-			if it, ok := items[id]; ok {
-				take(it, "Popular with other users")
+		asked[t] = true
+		var items []*mediarec.Item
+		if r.starters != nil {
+			// Judged items may be among the first: ask for enough to
+			// fill a page without them.
+			if items, err = r.starters(ctx, []mediarec.ItemType{t}, limit+len(judged)); err != nil {
+				return nil, fmt.Errorf("starter items: %w", err)
 			}
 		}
-	}
-	if len(out) < limit {
-		items, err := r.starters(ctx, types, limit+len(seen))
-		if err != nil {
-			return nil, fmt.Errorf("starter items: %w", err)
-		}
+		listed := make(map[int64]bool, len(items))
 		for _, it := range items {
-			take(it, "A place to start while we learn your taste")
+			listed[it.ID] = true
+		}
+		for _, id := range ranked { // in order, so that ties rank alike every time
+			if it, ok := liked[id]; ok && it.Type == t && !listed[id] {
+				items = append(items, it)
+			}
+		}
+		var top int64
+		for _, it := range items {
+			top = max(top, it.Popularity)
+		}
+		list := make([]starter, 0, len(items))
+		for _, it := range items {
+			if seen[it.ID] {
+				continue
+			}
+			st := starter{item: it}
+			if top > 0 {
+				st.share = float64(it.Popularity) / float64(top)
+			}
+			if n := r.ledger.Likes(it.ID); n > 0 {
+				st.liked = float64(n) / float64(n+likesPrior)
+			}
+			list = append(list, st)
+		}
+		// Stable: equal scores keep the starters' order (by id).
+		slices.SortStableFunc(list, func(a, b starter) int { return cmp.Compare(b.share+b.liked, a.share+a.liked) })
+		lists = append(lists, list)
+	}
+
+	out := make([]Recommendation, 0, limit)
+	for i := 0; len(out) < limit; i++ {
+		taken := false
+		for _, list := range lists {
+			if i < len(list) && len(out) < limit {
+				st := list[i]
+				out = append(out, Recommendation{Item: st.item, Score: float32(st.share + st.liked), Reason: Reason{Kind: ReasonPopular, Text: popularText(st.item, st.share, st.liked)}})
+				taken = true
+			}
+		}
+		if !taken {
+			break
 		}
 	}
 	return out, nil
+}
+
+// popularText says what a cold-start item's popularity rests on: the
+// project's likes, the source's count, or nothing yet (an item its source
+// counted nothing for, such as a hand-written demo podcast).
+func popularText(it *mediarec.Item, share, liked float64) string {
+	switch {
+	case liked > 0 && liked >= share:
+		return "Popular with other users"
+	case it.Popularity > 0 && it.Type == mediarec.TypePodcast:
+		return "Among the most reviewed podcasts"
+	case it.Popularity > 0:
+		plural := map[mediarec.ItemType]string{
+			mediarec.TypeBook: "books", mediarec.TypeMovie: "films", mediarec.TypeDocumentary: "documentaries",
+		}[it.Type]
+		return "Among the most rated " + cmp.Or(plural, "items")
+	default:
+		return "A place to start while we learn your taste"
+	}
 }
 
 // tagVectors caches the vectors of preference tags per model: a profile

@@ -29,8 +29,9 @@ func NewRecsItemStore(ctx context.Context, db *DB) (*RecsItemStore, error) {
 // applyItemEventSQL writes an event's row unless the stored one is as new:
 // the guard in the WHERE clause is what makes replays and slower replicas
 // harmless, tombstones included.
-const applyItemEventSQL = `INSERT INTO read_items (id, seq, deleted, type, item) VALUES (?, ?, ?, ?, ?)
-	ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted, type = excluded.type, item = excluded.item
+const applyItemEventSQL = `INSERT INTO read_items (id, seq, deleted, type, popularity, item) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted, type = excluded.type,
+		popularity = excluded.popularity, item = excluded.item
 	WHERE excluded.seq > read_items.seq`
 
 // ApplyItemEvents applies evs in one transaction; EINVALID, and nothing
@@ -81,7 +82,7 @@ func readItemRow(ev recs.ItemEvent) ([]any, error) {
 		return nil, mediarec.Errorf(mediarec.EINVALID, "Event %d of item %d: sequence out of range.", ev.Seq, id)
 	}
 	if ev.Event.Deleted {
-		return []any{id, int64(ev.Seq), true, nil, nil}, nil
+		return []any{id, int64(ev.Seq), true, nil, 0, nil}, nil
 	}
 	if ev.Event.Item == nil {
 		return nil, mediarec.Errorf(mediarec.EINVALID, "Event %d of item %d carries no item.", ev.Seq, id)
@@ -93,7 +94,7 @@ func readItemRow(ev recs.ItemEvent) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode item %d: %w", id, err)
 	}
-	return []any{id, int64(ev.Seq), false, string(item.Type), string(b)}, nil
+	return []any{id, int64(ev.Seq), false, string(item.Type), item.Popularity, string(b)}, nil
 }
 
 // FindItemByID returns ENOTFOUND for an unknown or deleted id.
@@ -147,6 +148,33 @@ func (s *RecsItemStore) FindItemsByType(ctx context.Context, types []mediarec.It
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find items by type %v: %w", types, err)
+	}
+	return items, nil
+}
+
+// FindPopularItems returns up to limit items of types (of every type when
+// empty), the most popular first, ties by id; none when limit is not
+// positive. A cold start asks one type at a time, which the (type,
+// popularity, id) index serves in order; several types or none sort.
+func (s *RecsItemStore) FindPopularItems(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
+	if limit <= 0 {
+		return []*mediarec.Item{}, nil
+	}
+	var (
+		items []*mediarec.Item
+		err   error
+	)
+	switch len(types) {
+	case 0:
+		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE deleted = 0 ORDER BY popularity DESC, id LIMIT ?`, limit)
+	case 1:
+		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE deleted = 0 AND type = ? ORDER BY popularity DESC, id LIMIT ?`, string(types[0]), limit)
+	default:
+		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE deleted = 0 AND type IN (SELECT value FROM json_each(?)) ORDER BY popularity DESC, id LIMIT ?`,
+			jsonList(typeStrings(types)), limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find popular items of type %v: %w", types, err)
 	}
 	return items, nil
 }

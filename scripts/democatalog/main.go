@@ -170,6 +170,8 @@ func checkItem(r *mediarec.Item) error {
 		return fmt.Errorf("%s: too many genres, tags or creators", r.ExternalID)
 	case r.Year < -3000 || r.Year > 2100:
 		return fmt.Errorf("%s: bad year %d", r.ExternalID, r.Year)
+	case r.Popularity < 0:
+		return fmt.Errorf("%s: bad popularity %d", r.ExternalID, r.Popularity)
 	}
 	lists := []struct {
 		entries []string

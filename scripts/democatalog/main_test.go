@@ -152,6 +152,7 @@ func TestCheckPodcast(t *testing.T) {
 		{name: "unknown genre", edit: func(r *mediarec.Item) { r.Genres = []string{"Space"} }},
 		{name: "too few tags", edit: func(r *mediarec.Item) { r.Tags = []string{"a"} }},
 		{name: "not english", edit: func(r *mediarec.Item) { r.Language = "fr" }},
+		{name: "a review count", edit: func(r *mediarec.Item) { r.Popularity = 1300 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

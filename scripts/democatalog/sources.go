@@ -203,5 +203,10 @@ func checkPodcast(p *mediarec.Item) error {
 	if p.Year != 0 && (p.Year < 1900 || p.Year > 2030) {
 		errs = append(errs, fmt.Errorf("year %d is not plausible", p.Year))
 	}
+	// The only review counts at hand are Apple's, which may not be
+	// redistributed: the demo podcasts claim no popularity at all.
+	if p.Popularity != 0 {
+		errs = append(errs, fmt.Errorf("popularity %d: the demo podcasts carry no counts", p.Popularity))
+	}
 	return errors.Join(errs...)
 }

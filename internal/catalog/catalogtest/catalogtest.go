@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ChangeSeqsNeverReused", testChangeSeqsNeverReused},
 		{"EmbeddingStatus", testEmbeddingStatus},
 		{"StatusChangesAnnounced", testStatusChangesAnnounced},
+		{"Popularity", testPopularity},
 		{"EnqueueAll", testEnqueueAll},
 		{"ChangesKeepTraceParent", testChangesKeepTraceParent},
 		{"CountChanges", testCountChanges},
@@ -60,7 +61,7 @@ func sample(ext, title string) *mediarec.Item {
 		ExternalID: ext, Type: mediarec.TypeMovie, Title: title,
 		Description: "A crew travels through a wormhole.",
 		Genres:      []string{"Sci-Fi", "Drama"}, Tags: []string{"space", "time travel"},
-		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en",
+		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en", Popularity: 2_000_000_000_000,
 	}
 }
 
@@ -482,6 +483,120 @@ func testStatusChangesAnnounced(t *testing.T, s Store) {
 		if diff := cmp.Diff(tt.want, drain(), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq"), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s: changes (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// testPopularity: popularity is stored, but a change of it alone keeps the
+// version and embedding and leaves an event-only change, by update and by
+// upsert alike; with a content change it rides along with the new version.
+func testPopularity(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, sample("p1", "A"))
+	drain := func() []mediarec.ItemChange {
+		t.Helper()
+		changes, err := s.FindChanges(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs := make([]int64, len(changes))
+		for i, c := range changes {
+			seqs[i] = c.Seq
+		}
+		if err := s.DeleteChanges(ctx, seqs); err != nil {
+			t.Fatal(err)
+		}
+		return changes
+	}
+	drain()
+	if err := s.SetEmbeddingStatus(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	withPopularity := func(n int64, title string) *mediarec.Item {
+		it := sample("p1", title)
+		it.Popularity = n
+		return it
+	}
+	n := func(v int64) *int64 { return &v }
+	title := "B"
+	tests := []struct {
+		name        string
+		update      *mediarec.ItemUpdate // or else upsert
+		upsert      *mediarec.Item
+		wantOutcome mediarec.UpsertOutcome
+		want        mediarec.Item // popularity, version, status
+		wantChanges []mediarec.ItemChange
+	}{
+		{"update alone", &mediarec.ItemUpdate{Popularity: n(7)}, nil, 0,
+			mediarec.Item{Popularity: 7, Version: 1, EmbeddingStatus: mediarec.EmbeddingDone},
+			[]mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
+		{"update to the same", &mediarec.ItemUpdate{Popularity: n(7)}, nil, 0,
+			mediarec.Item{Popularity: 7, Version: 1, EmbeddingStatus: mediarec.EmbeddingDone}, nil},
+		{"upsert alone", nil, withPopularity(0, "A"), mediarec.Updated,
+			mediarec.Item{Popularity: 0, Version: 1, EmbeddingStatus: mediarec.EmbeddingDone},
+			[]mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
+		{"upsert the same", nil, withPopularity(0, "A"), mediarec.Unchanged,
+			mediarec.Item{Popularity: 0, Version: 1, EmbeddingStatus: mediarec.EmbeddingDone}, nil},
+		{"upsert with content", nil, withPopularity(40, "A2"), mediarec.Updated,
+			mediarec.Item{Popularity: 40, Version: 2, EmbeddingStatus: mediarec.EmbeddingPending},
+			[]mediarec.ItemChange{{ItemID: a.ID, Version: 2}}},
+		{"update with content", &mediarec.ItemUpdate{Title: &title, Popularity: n(41)}, nil, 0,
+			mediarec.Item{Popularity: 41, Version: 3, EmbeddingStatus: mediarec.EmbeddingPending},
+			[]mediarec.ItemChange{{ItemID: a.ID, Version: 3}}},
+	}
+	for _, tt := range tests {
+		if tt.update != nil {
+			got, err := s.UpdateItem(ctx, a.ID, *tt.update)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got.Popularity != tt.want.Popularity || got.Version != tt.want.Version {
+				t.Errorf("%s: update returned popularity %d version %d, want %d %d", tt.name, got.Popularity, got.Version, tt.want.Popularity, tt.want.Version)
+			}
+		} else {
+			out, err := s.UpsertItems(ctx, []*mediarec.Item{tt.upsert})
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if out[0] != tt.wantOutcome || tt.upsert.ID != a.ID {
+				t.Errorf("%s: outcome %v id %d, want %v %d", tt.name, out[0], tt.upsert.ID, tt.wantOutcome, a.ID)
+			}
+		}
+		got, err := s.FindItemByID(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Popularity != tt.want.Popularity || got.Version != tt.want.Version || got.EmbeddingStatus != tt.want.EmbeddingStatus {
+			t.Errorf("%s: stored popularity %d version %d status %s, want %d %d %s", tt.name,
+				got.Popularity, got.Version, got.EmbeddingStatus, tt.want.Popularity, tt.want.Version, tt.want.EmbeddingStatus)
+		}
+		if diff := cmp.Diff(tt.wantChanges, drain(), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq", "TraceParent"), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: changes (-want +got):\n%s", tt.name, diff)
+		}
+	}
+
+	// In a batch, each item's change is told apart from the others'.
+	b := sample("p2", "B")
+	if _, err := s.UpsertItems(ctx, []*mediarec.Item{b}); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	batch := []*mediarec.Item{withPopularity(41, "A3"), sample("p2", "B"), sample("p3", "C")}
+	batch[1].Popularity = 9
+	out, err := s.UpsertItems(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []mediarec.UpsertOutcome{mediarec.Updated, mediarec.Updated, mediarec.Created}; !cmp.Equal(out, want) {
+		t.Fatalf("batch outcomes %v, want %v", out, want)
+	}
+	changes := drain()
+	kinds := map[int64]bool{}
+	for _, c := range changes {
+		kinds[c.ItemID] = c.EventOnly
+	}
+	if want := map[int64]bool{a.ID: false, b.ID: true, batch[2].ID: false}; len(changes) != 3 || !cmp.Equal(kinds, want) {
+		t.Fatalf("batch changes %+v, want event-only for %d alone", changes, b.ID)
 	}
 }
 

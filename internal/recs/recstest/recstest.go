@@ -29,6 +29,7 @@ func RunItemStore(t *testing.T, newStore func(t *testing.T) recs.ItemStore) {
 		{"Replay", testReplay},
 		{"SeveralEventsOfOneItem", testSeveralEventsOfOneItem},
 		{"FindItemsByType", testFindItemsByType},
+		{"FindPopularItems", testFindPopularItems},
 		{"FindItemsByIDs", testFindItemsByIDs},
 		{"ListInIDOrder", testListInIDOrder},
 		{"EmptyBatch", testEmptyBatch},
@@ -48,7 +49,7 @@ func sample(id int64, typ mediarec.ItemType, title string) *mediarec.Item {
 		ID: id, ExternalID: fmt.Sprintf("ml:%d", id), Type: typ, Title: title,
 		Description: "A crew travels through a wormhole.",
 		Genres:      []string{"Sci-Fi", "Drama"}, Tags: []string{"space", "time travel"},
-		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en",
+		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en", Popularity: 2_000_000_000_000,
 		EmbeddingStatus: mediarec.EmbeddingDone, Version: 3, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
 	}
 }
@@ -385,6 +386,61 @@ func testFindItemsByType(t *testing.T, s recs.ItemStore) {
 				}
 			}
 		})
+	}
+}
+
+// popular is sample with a popularity.
+func popular(id int64, typ mediarec.ItemType, n int64) *mediarec.Item {
+	it := sample(id, typ, fmt.Sprintf("%s %d", typ, id))
+	it.Popularity = n
+	return it
+}
+
+func testFindPopularItems(t *testing.T, s recs.ItemStore) {
+	mustApply(t, s,
+		upsert(1, popular(1, mediarec.TypeBook, 10)),
+		upsert(2, popular(2, mediarec.TypeMovie, 500)),
+		upsert(3, popular(3, mediarec.TypeBook, 4_000_000)),
+		upsert(4, popular(4, mediarec.TypeBook, 0)),
+		upsert(5, popular(5, mediarec.TypeMovie, 7)),
+		upsert(6, popular(6, mediarec.TypeBook, 10)), // ties with 1: id order
+		upsert(7, popular(7, mediarec.TypeBook, 9_000_000)),
+		upsert(8, popular(8, mediarec.TypePodcast, 0)),
+		del(9, 7), // the most popular, gone
+		upsert(10, popular(5, mediarec.TypeMovie, 800)), // a new count moves it up
+		upsert(11, popular(4, mediarec.TypeBook, 20)),
+		upsert(12, popular(9, mediarec.TypePodcast, 0)),
+	)
+	tests := []struct {
+		name  string
+		types []mediarec.ItemType
+		limit int
+		want  []int64
+	}{
+		{"one type", []mediarec.ItemType{mediarec.TypeBook}, 10, []int64{3, 4, 1, 6}},
+		{"one type limited", []mediarec.ItemType{mediarec.TypeBook}, 2, []int64{3, 4}},
+		{"counts changed", []mediarec.ItemType{mediarec.TypeMovie}, 10, []int64{5, 2}},
+		{"no counts: id order", []mediarec.ItemType{mediarec.TypePodcast}, 10, []int64{8, 9}},
+		{"two types", []mediarec.ItemType{mediarec.TypeMovie, mediarec.TypeBook}, 3, []int64{3, 5, 2}},
+		{"every type", nil, 10, []int64{3, 5, 2, 4, 1, 6, 8, 9}},
+		{"type without items", []mediarec.ItemType{mediarec.TypeDocumentary}, 10, []int64{}},
+		{"zero limit", nil, 0, []int64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.FindPopularItems(context.Background(), tt.types, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids(got), tt.want) {
+				t.Fatalf("ids = %v, want %v", ids(got), tt.want)
+			}
+		})
+	}
+	// The item read back carries its popularity, not only the order.
+	got, err := s.FindPopularItems(context.Background(), []mediarec.ItemType{mediarec.TypeMovie}, 1)
+	if err != nil || len(got) != 1 || got[0].Popularity != 800 {
+		t.Fatalf("most popular movie %+v, %v; want item 5 with popularity 800", got, err)
 	}
 }
 
