@@ -9,12 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"mediarec/internal/eval"
+	"mediarec/internal/vectordb"
 )
 
-func runEval(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) int {
+func runEval(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mediarec eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ratings := fs.String("ratings", "", "ratings directory: MovieLens ml-latest (ratings.csv, movies.csv, tags.csv, links.csv) or ml-100k (u.data, u.item)")
@@ -23,12 +25,18 @@ func runEval(ctx context.Context, args []string, _ func(string) string, stdout, 
 	asJSON := fs.Bool("json", false, "print the metrics as JSON instead of a table")
 	tmdb := fs.String("tmdb", "", "tmdb_5000_movies.csv, whose overviews become item descriptions (joined through links.csv)")
 	htmlPath := fs.String("html", "eval-report.html", `write an HTML report to this file ("" for none)`)
+	store := fs.String("store", "local", "vector store the served content and hybrid rankings read the content vectors from: local (the in-process index) or qdrant (QDRANT_URL, QDRANT_API_KEY)")
+	exact := fs.Bool("exact", true, "also rank content and hybrid exactly over the whole catalog (content_exact, hybrid_exact): the upper bound of the served rankings")
+	search := fs.Bool("search", false, "evaluate search instead: the judged queries on the bundled demo catalog, precision@k and NDCG@k per query class (--k, --json apply)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: mediarec eval --ratings DIR [flags]\n\nCompares random, popularity, item-KNN, EASE, content and hybrid recommendations offline.\n\n")
+		fmt.Fprintf(stderr, "Usage: mediarec eval --ratings DIR [flags]\n\nCompares random, popularity, item-KNN, EASE, content and hybrid recommendations offline.\ncontent and hybrid rank through the path a request takes (the vector index, the candidate search, the rerank);\ncontent_exact and hybrid_exact rank the whole catalog exactly; the hybrid is also reranked at diversity 0.3 and 0.8.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return configError(stderr, "eval", err)
+	}
+	if *search {
+		return runSearchEval(ctx, *k, *asJSON, fs.Args(), stdout, stderr)
 	}
 	var bad []error
 	if *ratings == "" {
@@ -36,6 +44,12 @@ func runEval(ctx context.Context, args []string, _ func(string) string, stdout, 
 	}
 	if *k < 1 {
 		bad = append(bad, fmt.Errorf("--k: must be at least 1, got %d", *k))
+	}
+	if *store != "local" && *store != "qdrant" {
+		bad = append(bad, fmt.Errorf("--store: %q is not available: local or qdrant", *store))
+	}
+	if *store == "qdrant" && getenv("QDRANT_URL") == "" {
+		bad = append(bad, errors.New("--store qdrant: QDRANT_URL is not set"))
 	}
 	if *split != "temporal" {
 		bad = append(bad, fmt.Errorf("--split: %q is not available: only \"temporal\" (the latest 20%% of each user's ratings held out)", *split))
@@ -54,7 +68,22 @@ func runEval(ctx context.Context, args []string, _ func(string) string, stdout, 
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	report, err := eval.Run(ctx, ds, eval.Options{K: *k, Log: log})
+	opts := eval.Options{K: *k, Log: log}
+	if !*exact {
+		opts.Methods = slices.DeleteFunc(eval.Methods(), func(m string) bool {
+			return m == eval.MethodContentExact || m == eval.MethodHybridExact
+		})
+	}
+	if *store == "qdrant" {
+		q, err := vectordb.NewQdrant(vectordb.QdrantConfig{URL: getenv("QDRANT_URL"), APIKey: getenv("QDRANT_API_KEY")})
+		if err != nil {
+			fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
+			return 1
+		}
+		defer q.Close()
+		opts.Store = q
+	}
+	report, err := eval.Run(ctx, ds, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
 		return 1

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"mediarec/internal/vectordb/qdranttest"
 )
 
 // mustWriteRatings100k writes a small data set in the ml-100k layout: 30
@@ -69,7 +71,8 @@ func TestEvalJSON(t *testing.T) {
 	if got.K != 5 {
 		t.Errorf("k = %d, want 5", got.K)
 	}
-	wantMethods := []string{"random", "popularity", "itemknn", "ease", "content", "hybrid"}
+	wantMethods := []string{"random", "popularity", "itemknn", "ease", "content", "content_exact", "hybrid", "hybrid_exact",
+		"hybrid_diversity_0.3", "hybrid_diversity_0.8"}
 	wantKeys := []string{"coverage", "diversity", "ndcg_at_5", "novelty", "recall_at_5"}
 	for _, m := range wantMethods {
 		var keys []string
@@ -77,8 +80,12 @@ func TestEvalJSON(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		if !slices.Equal(keys, wantKeys) {
-			t.Errorf("%s: keys %v, want %v", m, keys, wantKeys)
+		want := wantKeys
+		if m == "content" || m == "hybrid" { // served, beside their exact counterparts
+			want = []string{"agreement_at_5", "coverage", "diversity", "ndcg_at_5", "novelty", "recall_at_5"}
+		}
+		if !slices.Equal(keys, want) {
+			t.Errorf("%s: keys %v, want %v", m, keys, want)
 		}
 	}
 	if len(got.Methods) != len(wantMethods) {
@@ -117,6 +124,8 @@ func TestEvalUsage(t *testing.T) {
 		{"no ratings", []string{"eval"}, 2, "--ratings: required"},
 		{"other split", []string{"eval", "--ratings", "x", "--split", "random"}, 2, `"random" is not available: only "temporal"`},
 		{"bad k", []string{"eval", "--ratings", "x", "--k", "0"}, 2, "--k: must be at least 1"},
+		{"unknown store", []string{"eval", "--ratings", "x", "--store", "faiss"}, 2, `--store: "faiss" is not available`},
+		{"qdrant without its address", []string{"eval", "--ratings", "x", "--store", "qdrant"}, 2, "QDRANT_URL is not set"},
 		{"missing directory", []string{"eval", "--ratings", "/nonexistent", "--html", ""}, 1, "no ratings.csv"},
 		{"help", []string{"eval", "-h"}, 0, "Usage: mediarec eval"},
 	}
@@ -128,5 +137,43 @@ func TestEvalUsage(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tt.wantCode, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestEvalStoreQdrant: the served rankings read the content vectors from
+// Qdrant when asked (here the in-process stand-in); an unreachable Qdrant
+// fails the run.
+func TestEvalStoreQdrant(t *testing.T) {
+	dir := mustWriteRatings100k(t)
+	evalJSON := func(env map[string]string, args ...string) (int, map[string]map[string]float64, string) {
+		var stdout, stderr bytes.Buffer
+		args = append([]string{"eval", "--ratings", dir, "--json", "--html", ""}, args...)
+		code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+		var got struct {
+			Methods map[string]map[string]float64 `json:"methods"`
+		}
+		if code == 0 {
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatalf("decode %q: %v", stdout.String(), err)
+			}
+		}
+		return code, got.Methods, stderr.String()
+	}
+	_, local, _ := evalJSON(nil)
+	code, remote, stderr := evalJSON(map[string]string{"QDRANT_URL": qdranttest.Start(t).URL()}, "--store", "qdrant")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	// The titles of this catalog differ by a number only, so many scores
+	// tie, and ties break by id in one store and not in the other.
+	if remote["content"]["agreement_at_10"] < 0.9 {
+		t.Errorf("content through Qdrant: %v, want ≥ 0.9 agreement with the exact ranking", remote["content"])
+	}
+	// The hybrid index is the process's own either way.
+	if remote["hybrid"]["ndcg_at_10"] != local["hybrid"]["ndcg_at_10"] {
+		t.Errorf("hybrid through Qdrant: %v; in process: %v", remote["hybrid"], local["hybrid"])
+	}
+	if code, _, stderr := evalJSON(map[string]string{"QDRANT_URL": "http://127.0.0.1:1"}, "--store", "qdrant"); code != 1 || !strings.Contains(stderr, "content collection") {
+		t.Errorf("unreachable Qdrant: exit %d, stderr %q; want 1 and the failing step", code, stderr)
 	}
 }

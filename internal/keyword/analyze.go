@@ -58,11 +58,16 @@ type doc struct {
 	terms  []string
 	freqs  []uint64 // per term, the packed field frequencies (doc bits zero)
 	titles []titleKey
+	year   int16
+	genres []string // lowercase, each once
 }
 
 // otherType is the type-mask bit of an item of no known type: no filter
 // names it, so such items only match unfiltered searches.
-const otherType = 7
+const (
+	otherType   = 7
+	numTypeBits = 8
+)
 
 // typeIndex maps an item type to its bit in a type mask.
 func typeIndex(t mediarec.ItemType) uint8 {
@@ -92,7 +97,7 @@ func newAnalyzer() *analyzer {
 }
 
 func (a *analyzer) item(it *mediarec.Item) doc {
-	d := doc{id: it.ID, typ: typeIndex(it.Type), titles: titleKeys(it.Title)}
+	d := doc{id: it.ID, typ: typeIndex(it.Type), titles: titleKeys(it.Title), year: int16(it.Year), genres: genreKeys(it.Genres)}
 	clear(a.pos)
 	a.field(&d, fieldTitle, it.Title)
 	for _, s := range it.Tags {

@@ -48,13 +48,20 @@ type Index struct {
 	totalPostings int
 
 	titles        map[string][]titleRef
+	prefixes      map[string][]titleRef // the starts of titles, see titlePrefixes
 	maxTitleWords int
+
+	// genres numbers the genres of the indexed items, lowercase; perType
+	// counts the live items of each type that have each genre.
+	genres  map[string]uint16
+	perType [][numTypeBits]int32
 
 	scratch sync.Pool // *scratch
 }
 
 type docStats struct {
 	lens  [numFields]uint16
+	year  int16
 	typ   uint8
 	alive bool
 }
@@ -63,6 +70,7 @@ type docMeta struct {
 	id     int64
 	terms  []uint32
 	titles []titleKey
+	genres []uint16
 }
 
 // scratch is a search's score accumulator, pooled so that a query does not
@@ -75,9 +83,11 @@ type scratch struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		dict:   make(map[string]uint32),
-		byID:   make(map[int64]uint32),
-		titles: make(map[string][]titleRef),
+		dict:     make(map[string]uint32),
+		byID:     make(map[int64]uint32),
+		titles:   make(map[string][]titleRef),
+		prefixes: make(map[string][]titleRef),
+		genres:   make(map[string]uint16),
 	}
 }
 
@@ -142,8 +152,8 @@ func (x *Index) add(dc *doc) {
 		x.df[t]++
 		terms[i] = t
 	}
-	x.docs = append(x.docs, docStats{lens: dc.lens, typ: dc.typ, alive: true})
-	x.meta = append(x.meta, docMeta{id: dc.id, terms: terms, titles: dc.titles})
+	x.docs = append(x.docs, docStats{lens: dc.lens, year: dc.year, typ: dc.typ, alive: true})
+	x.meta = append(x.meta, docMeta{id: dc.id, terms: terms, titles: dc.titles, genres: x.genreIDs(dc.genres, dc.typ)})
 	x.byID[dc.id] = d
 	x.live++
 	x.totalPostings += len(terms)
@@ -153,7 +163,7 @@ func (x *Index) add(dc *doc) {
 			x.has[f]++
 		}
 	}
-	x.addTitles(dc.id, dc.titles)
+	x.addTitles(dc.id, dc.typ, dc.titles)
 }
 
 func (x *Index) newTerm(s string) uint32 {
@@ -186,6 +196,9 @@ func (x *Index) remove(d uint32) {
 		}
 	}
 	x.removeTitles(m.id, m.titles)
+	for _, g := range m.genres {
+		x.perType[g][x.docs[d].typ]--
+	}
 	x.docs[d].alive = false
 	x.deadPostings += len(m.terms)
 	delete(x.byID, m.id)
@@ -252,20 +265,13 @@ func (x *Index) compact() {
 // means all. The query is analysed like the catalog text, so stop words
 // and word forms ("running", "runs") are matched as the embedder would.
 func (x *Index) Search(query string, k int, types []mediarec.ItemType) []Hit {
+	return x.SearchFilter(query, k, Filter{Types: types})
+}
+
+// SearchFilter is Search over the items that pass f.
+func (x *Index) SearchFilter(query string, k int, f Filter) []Hit {
 	if k <= 0 {
 		return nil
-	}
-	mask := uint8(0xFF)
-	if len(types) > 0 {
-		mask = 0
-		for _, t := range types {
-			if i := typeIndex(t); i != otherType {
-				mask |= 1 << i
-			}
-		}
-		if mask == 0 {
-			return nil
-		}
 	}
 	stems := embed.Tokens(nil, query)
 
@@ -274,6 +280,11 @@ func (x *Index) Search(query string, k int, types []mediarec.ItemType) []Hit {
 	if x.live == 0 {
 		return nil
 	}
+	c, ok := x.compile(f)
+	if !ok {
+		return nil
+	}
+	mask := c.mask
 	terms := x.queryTerms(stems)
 	if len(terms) == 0 {
 		return nil
@@ -313,7 +324,11 @@ func (x *Index) Search(query string, k int, types []mediarec.ItemType) []Hit {
 			s.acc[d] += w * tf / (k1 + tf)
 		}
 	}
-	hits := x.topK(s, k)
+	var keep *compiledFilter
+	if !f.onlyTypes() {
+		keep = &c
+	}
+	hits := x.topK(s, k, keep)
 	x.putScratch(s)
 	return hits
 }
@@ -364,13 +379,16 @@ func (x *Index) putScratch(s *scratch) {
 	x.scratch.Put(s)
 }
 
-// topK selects the k best touched documents with a min-heap whose root is
-// the worst hit kept so far.
-func (x *Index) topK(s *scratch, k int) []Hit {
+// topK selects the k best touched documents that pass keep (nil: all)
+// with a min-heap whose root is the worst hit kept so far.
+func (x *Index) topK(s *scratch, k int, keep *compiledFilter) []Hit {
 	h := make([]Hit, 0, min(k, len(s.touched)))
 	for _, d := range s.touched {
 		score := float64(s.acc[d])
 		if len(h) == k && score < h[0].Score {
+			continue
+		}
+		if keep != nil && !x.passes(d, keep) {
 			continue
 		}
 		hit := Hit{ID: x.meta[d].id, Score: score}

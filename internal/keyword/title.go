@@ -4,12 +4,16 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"mediarec"
 )
 
 // titleKey is one way a query may name an item: its normalised title, or an
 // alias — an alternate title in parentheses ("The Postman (Il Postino)"),
 // a book's series ("(Harry Potter, #1)"), the main title before a colon
-// ("Star Wars: Episode IV …" → "star wars").
+// ("Star Wars: Episode IV …" → "star wars") or the subtitle after it ("The
+// Lord of the Rings: The Fellowship of the Ring" → "fellowship of the
+// ring").
 type titleKey struct {
 	key   string
 	alias bool
@@ -18,6 +22,8 @@ type titleKey struct {
 type titleRef struct {
 	id    int64
 	alias bool
+	typ   uint8
+	words uint8 // of the whole key, which a prefix names only in part
 }
 
 // Longest title keys kept, and longest query scanned, in words.
@@ -58,11 +64,21 @@ func titleKeys(title string) []titleKey {
 	add(s, false)
 	if i := strings.IndexByte(s, ':'); i > 0 {
 		add(s[:i], true)
+		if sub := dropArticle(titleWords(nil, s[i+1:])); len(sub) >= 2 && !partWords[sub[0]] {
+			add(s[i+1:], true)
+		}
 	}
 	for _, a := range aliases {
 		add(a, true)
 	}
 	return keys
+}
+
+// partWords open the subtitles that only number a part of a whole ("The
+// Godfather: Part II"): on their own they name nothing.
+var partWords = map[string]bool{
+	"part": true, "vol": true, "volume": true, "chapter": true, "episode": true,
+	"book": true, "season": true, "series": true, "no": true,
 }
 
 // matchingParen returns the index of the '(' that the final ')' of s
@@ -200,8 +216,41 @@ func afterCue(words []string, i int) bool {
 //
 // Several items may share a title (the book and the film of "Dune"): the
 // item whose own title matches is preferred to one matched through an alias,
-// then the lowest ID, which is the earliest ingested.
+// then the lowest ID, which is the earliest ingested. A run that only starts
+// a title is not enough here; FindTitles also reports those.
 func (x *Index) FindTitle(query string) (id int64, ok bool) {
+	m := x.findTitles(query, false)
+	if len(m) == 0 {
+		return 0, false
+	}
+	return m[0].ID, true
+}
+
+// TitleMatch is an item that a query names by its title.
+type TitleMatch struct {
+	ID   int64
+	Type mediarec.ItemType
+	// Alias says that the query names an alternate title, a series, or
+	// the part of the title before or after a colon.
+	Alias bool
+	// Partial says that the query names only the start of the title
+	// ("like the hitchhiker's guide").
+	Partial bool
+	// Words is the number of query words the title covers, of QueryWords
+	// once a lead-in such as "something like" is skipped.
+	Words, QueryWords int
+}
+
+// FindTitles returns every item named by the longest run of query words
+// that is a title, an alias or the start of one (the run being two words
+// or more), with the rules of FindTitle for one-word titles. Best first,
+// by titleRank, then by how little of the title is left unnamed, then
+// ascending ID.
+func (x *Index) FindTitles(query string) []TitleMatch {
+	return x.findTitles(query, true)
+}
+
+func (x *Index) findTitles(query string, partial bool) []TitleMatch {
 	words := trimLeadIn(titleWords(nil, query))
 	if len(words) > maxQueryWords {
 		words = words[:maxQueryWords]
@@ -215,40 +264,128 @@ func (x *Index) FindTitle(query string) (id int64, ok bool) {
 			if len(key) < 2 && !(i == 0 && n == len(words)) && !afterCue(words, i) {
 				continue
 			}
-			if refs := x.titles[strings.Join(key, " ")]; len(refs) > 0 {
-				return bestRef(refs), true
+			k := strings.Join(key, " ")
+			exact := titleMatches(x.titles[k], false, n, len(words))
+			if partial && len(key) >= 2 {
+				exact = append(exact, titleMatches(x.prefixes[k], true, n, len(words))...)
+				slices.SortStableFunc(exact, func(a, b TitleMatch) int { return titleRank(a) - titleRank(b) })
+				seen := map[int64]bool{}
+				exact = slices.DeleteFunc(exact, func(m TitleMatch) bool {
+					dup := seen[m.ID]
+					seen[m.ID] = true
+					return dup
+				})
+			}
+			if len(exact) > 0 {
+				return exact
 			}
 		}
 	}
-	return 0, false
+	return nil
 }
 
-func bestRef(refs []titleRef) int64 {
-	best := refs[0]
-	for _, r := range refs[1:] {
-		if r.alias != best.alias && !r.alias || r.alias == best.alias && r.id < best.id {
-			best = r
-		}
+// titleRank orders matches: own titles named whole, own titles named by
+// their start ("the hitchhiker's guide"), aliases named whole (the series
+// "Hitchhiker's Guide" of its second book), aliases named by their start.
+func titleRank(m TitleMatch) int {
+	r := 0
+	if m.Alias {
+		r += 2
 	}
-	return best.id
+	if m.Partial {
+		r++
+	}
+	return r
 }
 
-func (x *Index) addTitles(id int64, keys []titleKey) {
+func titleMatches(refs []titleRef, partial bool, n, of int) []TitleMatch {
+	if len(refs) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(refs)
+	slices.SortFunc(sorted, func(a, b titleRef) int {
+		switch {
+		case a.alias != b.alias:
+			if !a.alias {
+				return -1
+			}
+			return 1
+		case a.words != b.words:
+			return int(a.words) - int(b.words)
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	})
+	out := make([]TitleMatch, len(sorted))
+	for i, r := range sorted {
+		out[i] = TitleMatch{ID: r.id, Type: typeOf(r.typ), Alias: r.alias, Partial: partial, Words: n, QueryWords: of}
+	}
+	return out
+}
+
+// typeOf is the item type of a type-mask bit.
+func typeOf(i uint8) mediarec.ItemType {
+	if int(i) < len(mediarec.ItemTypes) {
+		return mediarec.ItemTypes[i]
+	}
+	return ""
+}
+
+func (x *Index) addTitles(id int64, typ uint8, keys []titleKey) {
 	for _, k := range keys {
-		x.titles[k.key] = append(x.titles[k.key], titleRef{id: id, alias: k.alias})
-		x.maxTitleWords = max(x.maxTitleWords, strings.Count(k.key, " ")+1)
+		n := strings.Count(k.key, " ") + 1
+		ref := titleRef{id: id, alias: k.alias, typ: typ, words: uint8(n)}
+		x.titles[k.key] = append(x.titles[k.key], ref)
+		x.maxTitleWords = max(x.maxTitleWords, n)
+		for _, p := range titlePrefixes(k.key) {
+			x.prefixes[p] = append(x.prefixes[p], ref)
+		}
 	}
 }
 
 func (x *Index) removeTitles(id int64, keys []titleKey) {
-	for _, k := range keys {
-		refs := slices.DeleteFunc(x.titles[k.key], func(r titleRef) bool { return r.id == id })
+	drop := func(m map[string][]titleRef, key string) {
+		refs := slices.DeleteFunc(m[key], func(r titleRef) bool { return r.id == id })
 		if len(refs) == 0 {
-			delete(x.titles, k.key)
+			delete(m, key)
 		} else {
-			x.titles[k.key] = refs
+			m[key] = refs
 		}
 	}
+	for _, k := range keys {
+		drop(x.titles, k.key)
+		for _, p := range titlePrefixes(k.key) {
+			drop(x.prefixes, p)
+		}
+	}
+}
+
+// titlePrefixes returns the starts of key, of two words or more, that a
+// query may name it by ("hitchhikers guide" of "hitchhikers guide to the
+// galaxy"). A start that ends in an article or a preposition would name
+// the title no better than the start without it, and is left out.
+func titlePrefixes(key string) []string {
+	var out []string
+	for i := 0; i < len(key); i++ {
+		if key[i] != ' ' {
+			continue
+		}
+		p := key[:i]
+		if strings.IndexByte(p, ' ') < 0 || danglingWords[p[strings.LastIndexByte(p, ' ')+1:]] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// danglingWords do not end a title's start.
+var danglingWords = map[string]bool{
+	"the": true, "a": true, "an": true, "of": true, "and": true, "or": true, "to": true,
+	"in": true, "on": true, "at": true, "for": true, "with": true, "from": true, "by": true,
 }
 
 // foldLatin returns the unaccented spelling of a lowercase Latin letter, or

@@ -3,7 +3,10 @@ package keyword_test
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"mediarec"
+	"mediarec/internal/keyword"
 )
 
 func TestFindTitle(t *testing.T) {
@@ -79,5 +82,66 @@ func TestFindTitle(t *testing.T) {
 				t.Errorf("FindTitle(%q) = %d, %v; want %d", tt.query, id, ok, tt.want)
 			}
 		})
+	}
+}
+
+func TestFindTitles(t *testing.T) {
+	M, B := mediarec.TypeMovie, mediarec.TypeBook
+	x := MustIndex(t,
+		it(1, M, "The Lord of the Rings"),
+		it(2, M, "The Lord of the Rings: The Fellowship of the Ring"),
+		it(3, B, "The Fellowship of the Ring (The Lord of the Rings, #1)"),
+		it(4, B, "The Lord of the Rings (The Lord of the Rings, #1-3)"),
+		it(5, M, "The Godfather"),
+		it(6, M, "The Godfather: Part II"),
+		it(7, B, "The Godfather"),
+		it(8, B, "The Hitchhiker's Guide to the Galaxy (Hitchhiker's Guide to the Galaxy, #1)"),
+		it(9, M, "The Hitchhiker's Guide to the Galaxy"),
+		it(10, M, "Eternal Sunshine of the Spotless Mind"),
+		it(11, M, "Interstellar"),
+		it(12, M, "The Guide"),
+	)
+	type m = keyword.TitleMatch
+	tests := []struct {
+		name  string
+		query string
+		want  []keyword.TitleMatch
+	}{
+		{name: "own titles, then their starts, then aliases", query: "the lord of the rings", want: []m{
+			{ID: 1, Type: M, Words: 5, QueryWords: 5}, {ID: 4, Type: B, Words: 5, QueryWords: 5},
+			{ID: 2, Type: M, Partial: true, Words: 5, QueryWords: 5}, {ID: 3, Type: B, Alias: true, Words: 5, QueryWords: 5},
+		}},
+		{name: "subtitle", query: "like the fellowship of the ring", want: []m{
+			{ID: 3, Type: B, Words: 5, QueryWords: 5}, {ID: 2, Type: M, Alias: true, Words: 5, QueryWords: 5},
+		}},
+		{name: "the film and the book, not the sequel's alias first", query: "the godfather", want: []m{
+			{ID: 5, Type: M, Words: 2, QueryWords: 2}, {ID: 7, Type: B, Words: 2, QueryWords: 2}, {ID: 6, Type: M, Alias: true, Words: 2, QueryWords: 2},
+		}},
+		{name: "start of a title", query: "something like eternal sunshine but a book", want: []m{
+			{ID: 10, Type: M, Partial: true, Words: 2, QueryWords: 5},
+		}},
+		{name: "start of titles", query: "the hitchhiker's guide", want: []m{
+			{ID: 8, Type: B, Partial: true, Words: 3, QueryWords: 3}, {ID: 9, Type: M, Partial: true, Words: 3, QueryWords: 3},
+		}},
+		{name: "a start ending in a preposition names nothing", query: "the lord of", want: nil},
+		{name: "start of a longer title", query: "lord of the rings the fellowship", want: []m{
+			{ID: 2, Type: M, Partial: true, Words: 6, QueryWords: 6},
+		}},
+		{name: "a whole title beats a start of the same length", query: "the guide", want: []m{
+			{ID: 12, Type: M, Words: 2, QueryWords: 2},
+		}},
+		{name: "one-word title alone", query: "Interstellar", want: []m{{ID: 11, Type: M, Words: 1, QueryWords: 1}}},
+		{name: "no title", query: "space documentaries", want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, x.FindTitles(tt.query)); diff != "" {
+				t.Errorf("FindTitles(%q) (-want +got):\n%s", tt.query, diff)
+			}
+		})
+	}
+	x.Remove(10)
+	if got := x.FindTitles("eternal sunshine"); got != nil {
+		t.Errorf("after removing the item, FindTitles = %v", got)
 	}
 }

@@ -16,20 +16,46 @@ type ParsedQuery struct {
 	// Text is the rest of the query, in the user's own words and casing;
 	// empty when the query only names types ("documentaries").
 	Text string
+	// Like is the part of Text that follows a word of likeness ("like",
+	// "similar to"): the title of what the user wants more of.
+	Like string
+	// Rest is Text without Like.
+	Rest string
+	// Topic is Rest without the genre words: what ranks the items that
+	// pass the genre filter ("funny space movies" → "space").
+	Topic string
+	// OtherType says that the query asks for another type than the named
+	// title's ("like Interstellar but a documentary").
+	OtherType bool
+	// YearFrom and YearTo bound the year asked for ("from the 90s",
+	// "before 1980"), both inclusive; zero leaves a side open.
+	YearFrom, YearTo int
+	// Genres are the genres the query asks for, by the names the catalog
+	// uses ("rom-com" → Romance, Comedy). Their words stay in Text.
+	Genres []string
+	// OnlyGenres says that every word of Text names a genre ("a romantic
+	// comedy"): the query names no title.
+	OnlyGenres bool
 }
 
-// ParseQuery reads the media types out of a query and strips the
-// conversational filler around what it is about:
+// ParseQuery reads the media types, years and genres out of a query and
+// strips the conversational filler around what it is about:
 //
 //	"a documentary about the ocean"        → [documentary] "the ocean"
-//	"find me something like Interstellar"  → []            "Interstellar"
+//	"find me something like Interstellar"  → []            "Interstellar", like "Interstellar"
 //	"good podcasts on ancient Rome please" → [podcast]     "ancient Rome"
+//	"a romantic comedy from the 90s"       → []            "romantic comedy", Romance+Comedy, 1990–1999
 //
 // Matching ignores case. Type words are taken anywhere, with the
-// determiners and adjectives that only modify them ("some good books");
-// filler ("find me", "I'd like", "something like", "a") only where the
-// query or a clause opens, so that titles keep their words ("About a Boy",
-// "Good Will Hunting", "For Whom the Bell Tolls" after the opening).
+// determiners and adjectives that only modify them ("some good books"),
+// and misspelt by a letter or two ("documentry", "podcats"); filler ("find
+// me", "I'd like", "a") only where the query or a clause opens, so that
+// titles keep their words ("About a Boy", "Good Will Hunting", "For Whom
+// the Bell Tolls" after the opening), except the filler that no title
+// needs ("something", "but", "I'd love"), taken anywhere. A word of likeness
+// ("like", "something like", "similar to") is taken anywhere too, and what
+// follows it up to a type, a year, "but" or a clause's end is the title
+// the user means (Like).
 //
 // Words that name media types are sometimes the topic instead: after
 // "about", "on" or "of" that follows a type word ("a book about movies"),
@@ -38,19 +64,36 @@ type ParsedQuery struct {
 // they mean podcast only when followed by "about" or "on" and not preceded
 // by "TV" ("a show about startups"). "doc" and "docs" mean documentary
 // unless a capitalised word follows ("Doc Holliday"). "read" means book.
+//
+// Decades are years wherever they stand ("90s", "the 1990s", "early
+// 2000s"), single years only after a preposition ("from 1999", "before
+// 1980"), so that "1984" and "2001: A Space Odyssey" stay titles; a time
+// that is the topic ("a book about the 60s", "novels set in the 1920s")
+// stays text. Genre words become genres except in a topic or a title.
 func ParseQuery(q string) ParsedQuery {
 	words := splitQuery(q)
 	keep := make([]bool, len(words))
-	var types []mediarec.ItemType
+	genre := make([]bool, len(words)) // kept words that name a genre
+	like := make([]bool, len(words))  // kept words of the title after a word of likeness
+	var p ParsedQuery
+	var years yearSpans
 	addType := func(t mediarec.ItemType) {
-		if !slices.Contains(types, t) {
-			types = append(types, t)
+		if !slices.Contains(p.Types, t) {
+			p.Types = append(p.Types, t)
 		}
 	}
-	opening, topic := true, false
+	opening, topic, inLike := true, false, false
 	for i := 0; i < len(words); {
 		if words[i].clause {
-			opening, topic = true, false
+			opening, topic, inLike = true, false, false
+		}
+		if words[i].low == "but" {
+			if n, _, _ := matchType(words, i+1); n > 0 && !topic {
+				p.OtherType = true
+			}
+			inLike = false
+			i++
+			continue
 		}
 		if !topic {
 			if n, t, about := matchType(words, i); n > 0 {
@@ -60,23 +103,83 @@ func ParseQuery(q string) ParsedQuery {
 					i += m
 					about = true
 				}
-				topic = about
+				topic, inLike = about, false
 				continue
 			}
 		}
+		if n, r := matchYears(words, i, topic); n > 0 {
+			years.add(r)
+			inLike = false
+			i += n
+			if m := matchPhrase(words, i, topicMarkers); m > 0 {
+				i += m
+				topic = true
+			}
+			continue
+		}
+		cue, filler := matchPhrase(words, i, likeCues), matchPhrase(words, i, anywhere)
 		if opening {
-			if n := matchPhrase(words, i, fillers); n > 0 {
-				topic = topic || words[i+n-1].low == "about" || words[i+n-1].low == "on"
+			filler = max(filler, matchPhrase(words, i, fillers))
+		}
+		if cue > 0 && cue >= filler {
+			inLike = true
+			i += cue
+			continue
+		}
+		if filler > 0 {
+			topic = topic || words[i+filler-1].low == "about" || words[i+filler-1].low == "on"
+			i += filler
+			continue
+		}
+		if !topic && !inLike {
+			if n, gs := matchGenre(words, i); n > 0 {
+				for _, g := range gs {
+					if !slices.Contains(p.Genres, g) {
+						p.Genres = append(p.Genres, g)
+					}
+				}
+				for j := i; j < i+n; j++ {
+					keep[j], genre[j] = true, true
+				}
+				opening = false
 				i += n
 				continue
 			}
 		}
-		keep[i] = true
+		keep[i], like[i] = true, inLike
 		opening = false
 		i++
 	}
 	trimEdges(words, keep)
-	return ParsedQuery{Types: types, Text: keptText(q, words, keep)}
+	p.Text = keptText(q, words, keep)
+	rest := slices.Clone(keep)
+	for i := range keep {
+		if like[i] {
+			rest[i] = false
+		}
+	}
+	p.Like = keptText(q, words, andMask(keep, like))
+	p.Rest = keptText(q, words, rest)
+	for i := range rest {
+		rest[i] = rest[i] && !genre[i]
+	}
+	p.Topic = keptText(q, words, rest)
+	p.OnlyGenres = p.Like == "" && len(p.Genres) > 0
+	for i, k := range keep {
+		if k && !genre[i] && !edgeWords[words[i].low] {
+			p.OnlyGenres = false
+		}
+	}
+	p.YearFrom, p.YearTo = years.span()
+	return p
+}
+
+func andMask(a, b []bool) []bool {
+	out := make([]bool, len(a))
+	for i := range a {
+		out[i] = a[i] && b[i]
+	}
+	return out
 }
 
 // qword is a word of a query: letters, digits and marks, with inner
@@ -212,6 +315,23 @@ var typeWords = []typePhrases{
 		"feature film", "feature films")},
 }
 
+// fuzzyTypes are the type words recognised when misspelt by one letter, or
+// two in the long ones ("documentry", "podcats", "moveis"): the short type
+// words ("book", "film") have too many real words within a letter.
+var fuzzyTypes = []struct {
+	word string
+	typ  mediarec.ItemType
+}{
+	{"documentary", mediarec.TypeDocumentary}, {"documentaries", mediarec.TypeDocumentary},
+	{"docuseries", mediarec.TypeDocumentary},
+	{"podcast", mediarec.TypePodcast}, {"podcasts", mediarec.TypePodcast},
+	{"movie", mediarec.TypeMovie}, {"movies", mediarec.TypeMovie},
+	{"audiobook", mediarec.TypeBook}, {"audiobooks", mediarec.TypeBook},
+}
+
+// notTypos are real words within a letter of a type word.
+var notTypos = map[string]bool{"moves": true, "mover": true, "moved": true, "mobile": true}
+
 // modifiers only qualify a following type word ("some good books", "the
 // best documentaries") and go with it.
 var modifiers = map[string]bool{
@@ -220,6 +340,7 @@ var modifiers = map[string]bool{
 	"best": true, "top": true, "nice": true, "cool": true, "awesome": true,
 	"decent": true, "interesting": true, "favorite": true, "favourite": true,
 	"popular": true, "recommended": true, "must-see": true, "must-read": true,
+	"as": true,
 }
 
 // topicMarkers after a type word introduce what it is about.
@@ -229,7 +350,8 @@ var topicMarkers = phrases(
 	"that's about", "all about", "about the topic of", "on the topic of",
 )
 
-// fillers are the conversational openings that say nothing of the topic.
+// fillers are the conversational openings that say nothing of the topic;
+// likeCues and anywhere hold more.
 var fillers = phrases(
 	"please", "pls", "plz", "hey", "hi", "hello", "ok", "okay", "so", "and", "or",
 	"can you", "could you", "would you", "will you", "can i get", "can i have", "could i get",
@@ -237,20 +359,33 @@ var fillers = phrases(
 	"recommend me", "recommend", "suggest me", "suggest", "me",
 	"recommendations for", "some recommendations for", "recommendation for",
 	"suggestions for", "ideas for", "any recommendations for",
-	"i want", "i wanna", "i'd like", "id like", "i would like", "i'd love", "i would love",
-	"i want to", "i'd like to", "i would like to",
-	"i'm looking for", "im looking for", "i am looking for", "looking for", "look for",
-	"search for", "searching for", "search", "i need", "need",
-	"i'm in the mood for", "im in the mood for", "in the mood for", "mood for",
+	"looking for", "look for", "search for", "searching for", "search", "need",
+	"in the mood for", "mood for",
 	"what are", "what is", "what's", "whats", "are there", "is there", "do you have",
 	"do you know", "got",
-	"something", "anything", "stuff", "things",
-	"like", "something like", "anything like", "stuff like", "things like", "more like",
-	"similar to", "something similar to", "anything similar to",
-	"something about", "anything about", "stuff about", "things about", "something on",
+	"stuff", "things", "stuff about", "things about",
 	"watch", "to watch", "listen to", "to listen to",
 	"learn about", "to learn about", "learn more about", "to learn more about",
 	"a", "an", "some", "any",
+)
+
+// likeCues announce the title the user wants more of.
+var likeCues = phrases(
+	"like", "something like", "anything like", "stuff like", "things like", "more like",
+	"more things like", "others like", "similar to", "something similar to",
+	"anything similar to", "stuff similar to", "things similar to", "in the vein of",
+	"in the style of", "along the lines of", "reminiscent of", "comparable to",
+	"for fans of", "fans of", "if i liked", "if you liked", "if i loved", "if you loved",
+)
+
+// anywhere is the filler that no title needs: it goes wherever it stands.
+var anywhere = phrases(
+	"something", "anything", "please", "pls", "plz", "maybe", "perhaps",
+	"i'd love", "id love", "i would love", "i'd love to", "i would love to",
+	"i'd like", "id like", "i would like", "i'd like to", "i would like to",
+	"i want", "i want to", "i wanna", "i need", "i'm looking for", "im looking for",
+	"i am looking for", "i'm in the mood for", "im in the mood for",
+	"something about", "anything about", "something on",
 )
 
 // closers are the trailing filler of a query.
@@ -287,7 +422,63 @@ func longestType(words []qword, i int) (int, mediarec.ItemType) {
 			}
 		}
 	}
+	if best == 0 && i < len(words) {
+		if t, ok := misspeltType(words[i].low); ok {
+			return 1, t
+		}
+	}
 	return best, typ
+}
+
+// misspeltType reads w as a type word typed with a letter missing, extra,
+// wrong or swapped with the next; two such slips in words of nine letters
+// or more.
+func misspeltType(w string) (mediarec.ItemType, bool) {
+	if len(w) < 5 || notTypos[w] {
+		return "", false
+	}
+	for _, r := range w {
+		if r < 'a' || r > 'z' {
+			return "", false
+		}
+	}
+	for _, f := range fuzzyTypes {
+		limit := 1
+		if len(f.word) >= 9 {
+			limit = 2
+		}
+		if d := len(w) - len(f.word); d >= -limit && d <= limit && editDistance(w, f.word) <= limit {
+			return f.typ, true
+		}
+	}
+	return "", false
+}
+
+// editDistance is the optimal string alignment distance of two ASCII
+// words: insertions, deletions, substitutions and swaps of adjacent
+// letters each count one.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // typeAllowed rules out the readings the type list cannot express alone.

@@ -5,9 +5,6 @@ package recs
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"slices"
-	"strings"
 
 	"mediarec"
 	"mediarec/internal/embed"
@@ -50,10 +47,13 @@ const (
 )
 
 // Keywords is the keyword side of search: BM25 over the catalog's text,
-// and the titles it knows.
+// the titles it knows, and the year and genres of every item, which
+// filter searches.
 type Keywords interface {
-	Search(query string, k int, types []mediarec.ItemType) []keyword.Hit
-	FindTitle(query string) (id int64, ok bool)
+	SearchFilter(query string, k int, f keyword.Filter) []keyword.Hit
+	FindTitles(query string) []keyword.TitleMatch
+	Select(f keyword.Filter, max int) (ids []int64, n int)
+	Keep(ids []int64, f keyword.Filter) []int64
 }
 
 // Service answers search and similar-item queries.
@@ -73,139 +73,6 @@ func New(live Live, v Vectors, items Items, keywords Keywords) *Service {
 type ScoredItem struct {
 	Item  *mediarec.Item `json:"item"`
 	Score float32        `json:"score"`
-}
-
-// SearchQuery is a natural-language search as a client states it.
-type SearchQuery struct {
-	Text  string
-	Types []mediarec.ItemType
-	Limit int
-}
-
-// Parsed is how the service read a query.
-type Parsed struct {
-	Types []mediarec.ItemType `json:"types"`
-	Text  string              `json:"text"`
-}
-
-// SearchResult is the answer to a search.
-type SearchResult struct {
-	Items  []ScoredItem `json:"items"`
-	Parsed Parsed       `json:"parsed"`
-}
-
-// candidatesPerList is how many items each ranking contributes to the
-// fusion, per item asked for.
-const candidatesPerList = 3
-
-// Search reads media types out of the query's words, then fuses three
-// rankings by reciprocal rank: the items nearest to the query's embedding,
-// the best BM25 matches of its words, and, when it names a title ("like
-// Interstellar"), that item's nearest neighbours. Scores are the fused
-// ones.
-func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, error) {
-	limit, err := checkQuery(q.Types, q.Limit)
-	if err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(q.Text) == "" {
-		return nil, invalid("q", "is required: say what you are looking for")
-	}
-	if len(q.Text) > maxQueryLen {
-		return nil, invalid("q", fmt.Sprintf("must be at most %d bytes", maxQueryLen))
-	}
-	p := ParseQuery(q.Text)
-	types := q.Types
-	for _, t := range p.Types {
-		if !slices.Contains(types, t) {
-			types = append(types, t)
-		}
-	}
-	text := p.Text
-	if text == "" {
-		text = q.Text // only media-type words: the nearest to "documentaries"
-	}
-	e, coll, err := s.live.Live(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("live generation: %w", err)
-	}
-	vecs, err := e.Embed(ctx, []string{text})
-	if err != nil {
-		return nil, fmt.Errorf("embed query: %w", err)
-	}
-	k := limit * candidatesPerList
-	named, neighbours, err := s.namedNeighbours(ctx, coll, q.Text, p.Text, types, k)
-	if err != nil {
-		return nil, err
-	}
-	// "like Interstellar" asks for other items than Interstellar.
-	var exclude []int64
-	if named != 0 && likeQuery.MatchString(q.Text) {
-		exclude = []int64{named}
-	}
-	byVector, err := s.vectors.Search(ctx, coll, vecs[0], k, mediarec.VectorFilter{Types: types, ExcludeIDs: exclude})
-	if err != nil {
-		return nil, fmt.Errorf("search vectors: %w", err)
-	}
-	var byWords []int64
-	for _, h := range s.keywords.Search(text, k+1, types) {
-		if !slices.Contains(exclude, h.ID) {
-			byWords = append(byWords, h.ID)
-		}
-	}
-	// A named item leads its neighbours' list, unless it is excluded.
-	if named != 0 && exclude == nil {
-		neighbours = append([]int64{named}, neighbours...)
-	}
-	lists := [][]int64{hitIDs(byVector), byWords, neighbours}
-	fused := FuseRanks(limit, lists...)
-	ids := make([]int64, len(fused))
-	scores := make(map[int64]float32, len(fused))
-	for i, f := range fused {
-		ids[i], scores[f.ID] = f.ID, float32(f.Score)
-	}
-	items, err := s.hydrate(ctx, ids, scores)
-	if err != nil {
-		return nil, err
-	}
-	if types == nil {
-		types = []mediarec.ItemType{}
-	}
-	return &SearchResult{Items: items, Parsed: Parsed{Types: types, Text: p.Text}}, nil
-}
-
-// maxQueryLen bounds a search query; a sentence is far shorter.
-const maxQueryLen = 1000
-
-// namedNeighbours finds the item whose title the query names, if any, and
-// the items nearest to it (never itself).
-func (s *Service) namedNeighbours(ctx context.Context, coll, query, text string, types []mediarec.ItemType, k int) (int64, []int64, error) {
-	id, ok := s.keywords.FindTitle(query)
-	if !ok {
-		if id, ok = s.keywords.FindTitle(text); !ok {
-			return 0, nil, nil
-		}
-	}
-	pts, err := s.vectors.Get(ctx, coll, []int64{id})
-	if err != nil || len(pts) == 0 {
-		return id, nil, err // not embedded yet: the other rankings answer
-	}
-	hits, err := s.vectors.Search(ctx, coll, pts[0].Vector, k, mediarec.VectorFilter{Types: types, ExcludeIDs: []int64{id}})
-	if err != nil {
-		return id, nil, fmt.Errorf("search neighbours of item %d: %w", id, err)
-	}
-	return id, hitIDs(hits), nil
-}
-
-// likeQuery spots queries for items like a named one rather than for it.
-var likeQuery = regexp.MustCompile(`(?i)\b(like|similar|resembl|in the vein of|fans? of)`)
-
-func hitIDs(hits []mediarec.VectorHit) []int64 {
-	ids := make([]int64, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	return ids
 }
 
 // Similar returns the items nearest to item id.

@@ -1,0 +1,158 @@
+package recs_test
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"mediarec"
+	"mediarec/internal/recs"
+)
+
+// aboutSpace matches the tags of the demo's documentaries about space and
+// the universe (For All Mankind, From the Earth to the Moon, Cosmos, A
+// Brief History of Time); titles are left out, since The Forgotten Space
+// is about container shipping.
+var aboutSpace = regexp.MustCompile(`(?i)\b(space|spaceflight|astronom|astronaut|nasa|apollo|moon|cosmolog|universe|black hole|planet)`)
+
+func TestSearchLikeATitleButAnotherType(t *testing.T) {
+	w, err := loadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := recs.New(w, w.vectors, w, w.keywords)
+	res, err := svc.Search(context.Background(), recs.SearchQuery{Text: "find me something like Interstellar but a documentary", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	interstellar := w.id(t, "movie:Interstellar")
+	if p := res.Parsed; !slices.Equal(p.Types, []mediarec.ItemType{mediarec.TypeDocumentary}) || p.Title == nil || p.Title.ItemID != interstellar || !p.Title.Like {
+		t.Fatalf("parsed %+v, title %+v; want documentaries like Interstellar", p, p.Title)
+	}
+	space := 0
+	for i, it := range res.Items {
+		if it.Item.Type != mediarec.TypeDocumentary {
+			t.Errorf("result %d: %s %q, want documentaries only", i+1, it.Item.Type, it.Item.Title)
+		}
+		about := aboutSpace.MatchString(strings.Join(it.Item.Tags, " "))
+		if i < 2 && !about {
+			t.Errorf("result %d: %q (tags %v), want a documentary about space first", i+1, it.Item.Title, it.Item.Tags)
+		}
+		if about {
+			space++
+		}
+	}
+	if space < 3 {
+		t.Errorf("%d documentaries about space in the first ten, want 3 or more: %v", space, foundTitles(res.Items))
+	}
+}
+
+func TestSearchFilters(t *testing.T) {
+	w, err := loadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := recs.New(w, w.vectors, w, w.keywords)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		q     string
+		check func(it *mediarec.Item) bool
+	}{
+		{"decade and genres", "a romantic comedy from the 90s", func(it *mediarec.Item) bool {
+			return it.Year >= 1990 && it.Year <= 1999 && slices.Contains(it.Genres, "Romance") && slices.Contains(it.Genres, "Comedy")
+		}},
+		{"before a year, a misspelt type", "horror moveis before 1980", func(it *mediarec.Item) bool {
+			return it.Type == mediarec.TypeMovie && it.Year > 0 && it.Year < 1980 && slices.Contains(it.Genres, "Horror")
+		}},
+		{"like a title, of a decade", "books like The Hunger Games from the 2000s", func(it *mediarec.Item) bool {
+			return it.Type == mediarec.TypeBook && it.Year >= 2000 && it.Year <= 2009 && it.Title != "The Hunger Games (The Hunger Games, #1)"
+		}},
+		{"a genre that documentaries use", "comedy documentries", func(it *mediarec.Item) bool {
+			return it.Type == mediarec.TypeDocumentary && slices.Contains(it.Genres, "Comedy")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := svc.Search(ctx, recs.SearchQuery{Text: tt.q, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Items) != 10 {
+				t.Errorf("%d results, want 10", len(res.Items))
+			}
+			for i, it := range res.Items {
+				if !tt.check(it.Item) {
+					t.Errorf("result %d: %s %q (%d) %v passes no filter", i+1, it.Item.Type, it.Item.Title, it.Item.Year, it.Item.Genres)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchNamedTitle(t *testing.T) {
+	w, err := loadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := recs.New(w, w.vectors, w, w.keywords)
+	ctx := context.Background()
+	tests := []struct {
+		q, want string // want: type:title of the first result
+	}{
+		{q: "the godfather", want: "movie:The Godfather"},
+		{q: "the godfather book", want: "book:The Godfather"},
+		{q: "Crime and Punishment", want: "book:Crime and Punishment"},
+		{q: "the hitchhiker's guide", want: "movie:The Hitchhiker's Guide to the Galaxy"}, // not the series' second book
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			res, err := svc.Search(ctx, recs.SearchQuery{Text: tt.q, Limit: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := w.id(t, tt.want)
+			if res.Parsed.Title == nil || res.Parsed.Title.ItemID != want || res.Parsed.Title.Like {
+				t.Errorf("parsed title %+v, want item %d", res.Parsed.Title, want)
+			}
+			if len(res.Items) == 0 || res.Items[0].Item.ID != want {
+				t.Errorf("first results %v, want %s", foundTitles(res.Items), tt.want)
+			}
+			if len(res.Parsed.Genres) > 0 {
+				t.Errorf("genres %v: a title's words are no genre", res.Parsed.Genres)
+			}
+		})
+	}
+}
+
+// TestParsedJSON pins the additive fields of the search answer's parsed.
+func TestParsedJSON(t *testing.T) {
+	p := recs.Parsed{
+		Types: []mediarec.ItemType{mediarec.TypeDocumentary}, Text: "Interstellar",
+		Title:    &recs.ParsedTitle{ItemID: 7, Title: "Interstellar", Like: true},
+		YearFrom: 1990, YearTo: 1999, Genres: []string{"Sci-Fi"},
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"types":["documentary"],"text":"Interstellar","title":{"item_id":7,"title":"Interstellar","like":true},"year_from":1990,"year_to":1999,"genres":["Sci-Fi"]}`
+	if string(b) != want {
+		t.Errorf("got %s\nwant %s", b, want)
+	}
+	b, _ = json.Marshal(recs.Parsed{Types: []mediarec.ItemType{}, Text: "space"})
+	if want := `{"types":[],"text":"space"}`; string(b) != want {
+		t.Errorf("got %s, want %s: the filters are left out when absent", b, want)
+	}
+}
+
+func foundTitles(items []recs.ScoredItem) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Item.Title
+	}
+	return out
+}
