@@ -60,6 +60,9 @@ type doc struct {
 	titles []titleKey
 	year   int16
 	genres []string // lowercase, each once
+	// popularity is the source's count (Item.Popularity): of the items
+	// a title names, people mean the well-known one.
+	popularity int64
 }
 
 // otherType is the type-mask bit of an item of no known type: no filter
@@ -97,7 +100,7 @@ func newAnalyzer() *analyzer {
 }
 
 func (a *analyzer) item(it *mediarec.Item) doc {
-	d := doc{id: it.ID, typ: typeIndex(it.Type), titles: titleKeys(it.Title), year: int16(it.Year), genres: genreKeys(it.Genres)}
+	d := doc{id: it.ID, typ: typeIndex(it.Type), titles: titleKeys(it.Title), year: int16(it.Year), genres: genreKeys(it.Genres), popularity: it.Popularity}
 	clear(a.pos)
 	a.field(&d, fieldTitle, it.Title)
 	for _, s := range it.Tags {

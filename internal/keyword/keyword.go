@@ -163,7 +163,7 @@ func (x *Index) add(dc *doc) {
 			x.has[f]++
 		}
 	}
-	x.addTitles(dc.id, dc.typ, dc.titles)
+	x.addTitles(dc.id, dc.typ, dc.popularity, dc.titles)
 }
 
 func (x *Index) newTerm(s string) uint32 {

@@ -20,10 +20,11 @@ type titleKey struct {
 }
 
 type titleRef struct {
-	id    int64
-	alias bool
-	typ   uint8
-	words uint8 // of the whole key, which a prefix names only in part
+	id         int64
+	alias      bool
+	typ        uint8
+	words      uint8 // of the whole key, which a prefix names only in part
+	popularity int64
 }
 
 // Longest title keys kept, and longest query scanned, in words.
@@ -239,6 +240,8 @@ type TitleMatch struct {
 	// Words is the number of query words the title covers, of QueryWords
 	// once a lead-in such as "something like" is skipped.
 	Words, QueryWords int
+	// Popularity is the item's source count (Item.Popularity).
+	Popularity int64
 }
 
 // FindTitles returns every item named by the longest run of query words
@@ -321,7 +324,7 @@ func titleMatches(refs []titleRef, partial bool, n, of int) []TitleMatch {
 	})
 	out := make([]TitleMatch, len(sorted))
 	for i, r := range sorted {
-		out[i] = TitleMatch{ID: r.id, Type: typeOf(r.typ), Alias: r.alias, Partial: partial, Words: n, QueryWords: of}
+		out[i] = TitleMatch{ID: r.id, Type: typeOf(r.typ), Alias: r.alias, Partial: partial, Words: n, QueryWords: of, Popularity: r.popularity}
 	}
 	return out
 }
@@ -334,10 +337,10 @@ func typeOf(i uint8) mediarec.ItemType {
 	return ""
 }
 
-func (x *Index) addTitles(id int64, typ uint8, keys []titleKey) {
+func (x *Index) addTitles(id int64, typ uint8, popularity int64, keys []titleKey) {
 	for _, k := range keys {
 		n := strings.Count(k.key, " ") + 1
-		ref := titleRef{id: id, alias: k.alias, typ: typ, words: uint8(n)}
+		ref := titleRef{id: id, alias: k.alias, typ: typ, words: uint8(n), popularity: popularity}
 		x.titles[k.key] = append(x.titles[k.key], ref)
 		x.maxTitleWords = max(x.maxTitleWords, n)
 		for _, p := range titlePrefixes(k.key) {

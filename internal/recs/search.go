@@ -203,22 +203,34 @@ func (s *Service) namedTitle(p ParsedQuery, query string, types []mediarec.ItemT
 // pickTitle chooses among the items a title names, best first: of the
 // asked types, or of another type when the query asks for another ("like
 // The Martian but a book" means the film), as long as it matches as well
-// as the best.
+// as the best. A looser match wins when its item is far better known: "like
+// the lord of the rings" means the trilogy's first film, not the obscure
+// 1978 cartoon whose title it is exactly.
 func (s *Service) pickTitle(m []keyword.TitleMatch, types []mediarec.ItemType, other, like bool) *named {
+	suits := func(c keyword.TitleMatch) bool { return len(types) == 0 || slices.Contains(types, c.Type) != other }
 	pick := m[0]
-	if len(types) > 0 {
-		for _, c := range m {
-			if c.Alias != m[0].Alias || c.Partial != m[0].Partial {
-				break
-			}
-			if slices.Contains(types, c.Type) != other {
-				pick = c
-				break
-			}
+	for _, c := range m {
+		if c.Alias != m[0].Alias || c.Partial != m[0].Partial {
+			break
+		}
+		if suits(c) {
+			pick = c
+			break
 		}
 	}
-	return &named{id: pick.ID, like: like}
+	// Counts compare within a type only: each source counts its own way.
+	known := pick
+	for _, c := range m {
+		if c.Type == pick.Type && c.Popularity >= betterKnown*max(pick.Popularity, 1) && c.Popularity > known.Popularity {
+			known = c
+		}
+	}
+	return &named{id: known.ID, like: like}
 }
+
+// betterKnown is how many times the source's count of another match of the
+// same type must exceed the closer match's for the other to be meant.
+const betterKnown = 10
 
 func countWords(s string) int {
 	return len(strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }))

@@ -128,6 +128,35 @@ func TestSearchNamedTitle(t *testing.T) {
 	}
 }
 
+// TestSearchLikeTheWellKnownOne: a title several items share, exactly or
+// by its start, names the one people know: "the lord of the rings" is the
+// trilogy's first film (198 ratings), not the 1978 cartoon of that exact
+// title (15).
+func TestSearchLikeTheWellKnownOne(t *testing.T) {
+	w, err := loadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := recs.New(w, w.vectors, w, w.keywords)
+	res, err := svc.Search(context.Background(), recs.SearchQuery{Text: "like the lord of the rings but a book", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := w.id(t, "movie:The Lord of the Rings: The Fellowship of the Ring")
+	if res.Parsed.Title == nil || res.Parsed.Title.ItemID != want || !res.Parsed.Title.Like {
+		t.Fatalf("parsed title %+v, want item %d, liked", res.Parsed.Title, want)
+	}
+	fantasy := 0
+	for _, it := range res.Items[:min(5, len(res.Items))] {
+		if it.Item.Type == mediarec.TypeBook && slices.Contains(it.Item.Genres, "Fantasy") {
+			fantasy++
+		}
+	}
+	if fantasy < 4 {
+		t.Errorf("%d fantasy books in the first five, want 4 or more: %v", fantasy, foundTitles(res.Items))
+	}
+}
+
 // TestParsedJSON pins the additive fields of the search answer's parsed.
 func TestParsedJSON(t *testing.T) {
 	p := recs.Parsed{
