@@ -140,30 +140,6 @@ func (s *RecsItemStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*med
 	return items, nil
 }
 
-// FindItemsByType returns up to limit items of types (of every type when
-// empty) in id order; none when limit is not positive.
-func (s *RecsItemStore) FindItemsByType(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
-	if limit <= 0 {
-		return []*mediarec.Item{}, nil
-	}
-	var (
-		items []*mediarec.Item
-		err   error
-	)
-	// Two statements rather than one with "$1 IS NULL OR": a cached generic
-	// plan for that one would have to serve both shapes.
-	if len(types) == 0 {
-		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE NOT deleted ORDER BY id LIMIT $1`, limit)
-	} else {
-		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE NOT deleted AND type = ANY($1) ORDER BY id LIMIT $2`,
-			typeStrings(types), limit)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find items by type %v: %w", types, err)
-	}
-	return items, nil
-}
-
 // FindPopularItems returns up to limit items of types (of every type when
 // empty), the most popular first, ties by id; none when limit is not
 // positive. A cold start asks one type at a time, which the (type,

@@ -28,9 +28,6 @@ type ItemStore interface {
 	FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error)
 	// FindItemsByIDs returns the items of ids that exist, in any order.
 	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
-	// FindItemsByType returns up to limit items of the types (every type
-	// when empty), by id.
-	FindItemsByType(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error)
 	// FindPopularItems returns up to limit items of the types (every type
 	// when empty), the highest Popularity first, ties by id: what a cold
 	// start offers before anyone here has liked anything.

@@ -124,34 +124,6 @@ func (s *RecsItemStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*med
 	return items, nil
 }
 
-// FindItemsByType returns up to limit items of types (of every type when
-// empty) in id order; none when limit is not positive.
-func (s *RecsItemStore) FindItemsByType(ctx context.Context, types []mediarec.ItemType, limit int) ([]*mediarec.Item, error) {
-	if limit <= 0 {
-		return []*mediarec.Item{}, nil
-	}
-	var (
-		items []*mediarec.Item
-		err   error
-	)
-	// A fixed statement per shape, so each is prepared once: one type reads
-	// the (type, id) index in order; several types or none walk the primary
-	// key in id order and stop at limit.
-	switch len(types) {
-	case 0:
-		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE deleted = 0 ORDER BY id LIMIT ?`, limit)
-	case 1:
-		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE deleted = 0 AND type = ? ORDER BY id LIMIT ?`, string(types[0]), limit)
-	default:
-		items, err = s.findItems(ctx, `SELECT id, item FROM read_items WHERE deleted = 0 AND +type IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?`,
-			jsonList(typeStrings(types)), limit)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find items by type %v: %w", types, err)
-	}
-	return items, nil
-}
-
 // FindPopularItems returns up to limit items of types (of every type when
 // empty), the most popular first, ties by id; none when limit is not
 // positive. A cold start asks one type at a time, which the (type,

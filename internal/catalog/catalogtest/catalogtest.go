@@ -441,27 +441,31 @@ func testEmbeddingStatus(t *testing.T, s Store) {
 	}
 }
 
+// drainChanges reads and deletes the outbox, as the relay does.
+func drainChanges(t *testing.T, s Store) []mediarec.ItemChange {
+	t.Helper()
+	ctx := context.Background()
+	changes, err := s.FindChanges(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := make([]int64, len(changes))
+	for i, c := range changes {
+		seqs[i] = c.Seq
+	}
+	if err := s.DeleteChanges(ctx, seqs); err != nil {
+		t.Fatal(err)
+	}
+	return changes
+}
+
 // testStatusChangesAnnounced: a result that changes an item's status
 // leaves one event-only change of the item's version, so that other
 // services' copies follow; a repeated or stale result leaves none.
 func testStatusChangesAnnounced(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := mustCreate(t, s, sample("e1", "A"))
-	drain := func() []mediarec.ItemChange {
-		t.Helper()
-		changes, err := s.FindChanges(ctx, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seqs := make([]int64, len(changes))
-		for i, c := range changes {
-			seqs[i] = c.Seq
-		}
-		if err := s.DeleteChanges(ctx, seqs); err != nil {
-			t.Fatal(err)
-		}
-		return changes
-	}
+	drain := func() []mediarec.ItemChange { return drainChanges(t, s) }
 	if got := drain(); len(got) != 1 || got[0].EventOnly {
 		t.Fatalf("a create left %+v, want one change that asks for an embedding", got)
 	}
@@ -492,21 +496,7 @@ func testStatusChangesAnnounced(t *testing.T, s Store) {
 func testPopularity(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := mustCreate(t, s, sample("p1", "A"))
-	drain := func() []mediarec.ItemChange {
-		t.Helper()
-		changes, err := s.FindChanges(ctx, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seqs := make([]int64, len(changes))
-		for i, c := range changes {
-			seqs[i] = c.Seq
-		}
-		if err := s.DeleteChanges(ctx, seqs); err != nil {
-			t.Fatal(err)
-		}
-		return changes
-	}
+	drain := func() []mediarec.ItemChange { return drainChanges(t, s) }
 	drain()
 	if err := s.SetEmbeddingStatus(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}); err != nil {
 		t.Fatal(err)
