@@ -18,12 +18,18 @@ import (
 // is about container shipping.
 var aboutSpace = regexp.MustCompile(`(?i)\b(space|spaceflight|astronom|astronaut|nasa|apollo|moon|cosmolog|universe|black hole|planet)`)
 
-func TestSearchLikeATitleButAnotherType(t *testing.T) {
+// demoSearch is search over the demo catalog.
+func demoSearch(t *testing.T) (*recs.Service, *demoWorld) {
+	t.Helper()
 	w, err := loadDemo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := recs.New(w, w.vectors, w, w.keywords)
+	return recs.New(w, w.vectors, w, w.keywords), w
+}
+
+func TestSearchLikeATitleButAnotherType(t *testing.T) {
+	svc, w := demoSearch(t)
 	res, err := svc.Search(context.Background(), recs.SearchQuery{Text: "find me something like Interstellar but a documentary", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -51,11 +57,7 @@ func TestSearchLikeATitleButAnotherType(t *testing.T) {
 }
 
 func TestSearchFilters(t *testing.T) {
-	w, err := loadDemo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := recs.New(w, w.vectors, w, w.keywords)
+	svc, _ := demoSearch(t)
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -94,11 +96,7 @@ func TestSearchFilters(t *testing.T) {
 }
 
 func TestSearchNamedTitle(t *testing.T) {
-	w, err := loadDemo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := recs.New(w, w.vectors, w, w.keywords)
+	svc, w := demoSearch(t)
 	ctx := context.Background()
 	tests := []struct {
 		q, want string // want: type:title of the first result
@@ -133,11 +131,7 @@ func TestSearchNamedTitle(t *testing.T) {
 // trilogy's first film (198 ratings), not the 1978 cartoon of that exact
 // title (15).
 func TestSearchLikeTheWellKnownOne(t *testing.T) {
-	w, err := loadDemo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := recs.New(w, w.vectors, w, w.keywords)
+	svc, w := demoSearch(t)
 	res, err := svc.Search(context.Background(), recs.SearchQuery{Text: "like the lord of the rings but a book", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
