@@ -4,8 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
-
-	"mediarec/internal/linalg"
 )
 
 // The in-process ANN index is a hierarchical navigable small world graph
@@ -17,12 +15,9 @@ import (
 // "Closer" means "larger dot product" throughout this file.
 //
 // Parameters follow the paper and hnswlib: M links per node on the upper
-// layers, 2M on layer 0, efConstruction 200. hnswEfSearch is the beam width
-// of a query (at least k) up to 100k points; a fixed beam loses recall as
-// the graph grows, so efSearch adds 16 per tenfold growth beyond. On
-// clustered 256-d vectors, recall@10 was 1.000 at 48 with 100k points
-// (23× the exact scan) and 0.978 at 64 with 1M (0.958 at 48, 0.99 at 96);
-// a wider beam at 100k costs speed against the exact scan (18× at 96).
+// layers, 2M on layer 0, efConstruction 200. The beam width of a query is
+// measured per collection (hnswcalib.go); hnswEfSearch is only the width of
+// a graph not measured yet.
 const (
 	hnswM              = 16
 	hnswM0             = 2 * hnswM
@@ -91,15 +86,6 @@ func (h *hnswIndex) vec(node uint32) []float32 {
 	return h.vecs[i : i+h.dim : i+h.dim]
 }
 
-// efSearch is the beam width of a query on this graph (see hnswEfSearch).
-func (h *hnswIndex) efSearch() int {
-	n := h.live()
-	if n <= 100_000 {
-		return hnswEfSearch
-	}
-	return hnswEfSearch + int(math.Ceil(16*math.Log10(float64(n)/100_000)))
-}
-
 // links returns node's neighbours on a layer; the slice aliases the graph.
 func (h *hnswIndex) links(node uint32, level int) []uint32 {
 	var row []uint32
@@ -153,7 +139,7 @@ func (h *hnswIndex) search(q []float32, k, ef int, accept func(uint32) bool, s *
 	if h.maxLevel < 0 || k <= 0 {
 		return nil
 	}
-	ep := hnswCand{h.entry, linalg.Dot(q, h.vec(h.entry))}
+	ep := hnswCand{h.entry, dot(q, h.vec(h.entry))}
 	for l := h.maxLevel; l > 0; l-- {
 		ep = h.greedy(q, ep, l)
 	}
@@ -168,7 +154,7 @@ func (h *hnswIndex) greedy(q []float32, ep hnswCand, level int) hnswCand {
 	for changed := true; changed; {
 		changed = false
 		for _, nb := range h.links(ep.node, level) {
-			if sc := linalg.Dot(q, h.vec(nb)); sc > ep.score {
+			if sc := dot(q, h.vec(nb)); sc > ep.score {
 				ep, changed = hnswCand{nb, sc}, true
 			}
 		}
@@ -208,9 +194,9 @@ func (h *hnswIndex) searchLayer(q []float32, eps []hnswCand, ef, level int, acce
 		} else {
 			h.acceptedNeighbours(c.node, level, accept, s)
 		}
-		h.touch(s.batch, s)
+		h.prefetch(s.batch, s)
 		for _, nb := range s.batch {
-			sc := linalg.Dot(q, h.vec(nb))
+			sc := dot(q, h.vec(nb))
 			if len(s.res) >= ef && sc <= s.res[0].score {
 				continue
 			}
@@ -263,11 +249,10 @@ func (h *hnswIndex) acceptedNeighbours(node uint32, level int, accept func(uint3
 }
 
 // touch loads one word of every cache line of the vectors of nodes before
-// they are scored. A beam search jumps between vectors that are not in cache,
-// and each costs a full memory round trip if the loads only start inside the
-// dot product; issued back to back, the loads overlap (the poor man's
-// prefetch of hnswlib's _mm_prefetch, which Go lacks). It makes layer-0
-// expansions several times faster once the vectors outgrow the CPU caches.
+// they are scored, where prefetch has no instruction to issue (see
+// hnswdot_amd64.go). A beam search jumps between vectors that are not in
+// cache, and each costs a full memory round trip if the loads only start
+// inside the dot product; issued back to back, the loads overlap.
 //
 //go:norace
 func (h *hnswIndex) touch(nodes []uint32, s *hnswScratch) {
@@ -293,9 +278,9 @@ func (h *hnswIndex) scanInto(q []float32, k int, nodes []uint32, accept func(uin
 				s.batch = append(s.batch, n)
 			}
 		}
-		h.touch(s.batch, s)
+		h.prefetch(s.batch, s)
 		for _, n := range s.batch {
-			sc := linalg.Dot(q, h.vec(n))
+			sc := dot(q, h.vec(n))
 			if len(s.res) < k {
 				s.res.push(hnswCand{n, sc})
 			} else if sc > s.res[0].score {
@@ -306,15 +291,15 @@ func (h *hnswIndex) scanInto(q []float32, k int, nodes []uint32, accept func(uin
 	}
 }
 
-// scanAll is the exact scan over the whole graph: the baseline the ANN
-// search is measured against.
-func (h *hnswIndex) scanAll(q []float32, k int, s *hnswScratch) []hnswCand {
+// scanAll is the exact scan over the whole graph of the nodes accept takes
+// (all when nil): the truth that calibrate measures the beam against.
+func (h *hnswIndex) scanAll(q []float32, k int, accept func(uint32) bool, s *hnswScratch) []hnswCand {
 	s.res = s.res[:0]
 	for n := range h.state {
-		if h.state[n] != hnswLive {
+		if h.state[n] != hnswLive || accept != nil && !accept(uint32(n)) {
 			continue
 		}
-		sc := linalg.Dot(q, h.vec(uint32(n)))
+		sc := dot(q, h.vec(uint32(n)))
 		if len(s.res) < k {
 			s.res.push(hnswCand{uint32(n), sc})
 		} else if sc > s.res[0].score {

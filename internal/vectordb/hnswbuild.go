@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"mediarec/internal/linalg"
 )
 
 // Inserting is split in three so that searches keep running while the graph
@@ -119,7 +117,7 @@ func (h *hnswIndex) connect(nodes []uint32, i int, s *hnswScratch) [][]uint32 {
 	top := int(h.levels[x])
 	cands := make([][]hnswCand, top+1)
 	if h.maxLevel >= 0 {
-		ep := hnswCand{h.entry, linalg.Dot(q, h.vec(h.entry))}
+		ep := hnswCand{h.entry, dot(q, h.vec(h.entry))}
 		for l := h.maxLevel; l > top; l-- {
 			ep = h.greedy(q, ep, l)
 		}
@@ -136,7 +134,7 @@ func (h *hnswIndex) connect(nodes []uint32, i int, s *hnswScratch) [][]uint32 {
 		if j == i {
 			continue
 		}
-		sc := linalg.Dot(q, h.vec(y))
+		sc := dot(q, h.vec(y))
 		for l := range min(top, int(h.levels[y])) + 1 {
 			cands[l] = append(cands[l], hnswCand{y, sc})
 		}
@@ -163,10 +161,10 @@ func (h *hnswIndex) mergeLinks(node uint32, level int, base, add []uint32, s *hn
 		return list
 	}
 	v := h.vec(node)
-	h.touch(list, s)
+	h.prefetch(list, s)
 	s.tmp = s.tmp[:0]
 	for _, c := range list {
-		s.tmp = append(s.tmp, hnswCand{c, linalg.Dot(v, h.vec(c))})
+		s.tmp = append(s.tmp, hnswCand{c, dot(v, h.vec(c))})
 	}
 	hnswSortDesc(s.tmp)
 	return h.selectNeighbours(s.tmp, hnswMaxLinks(level))
@@ -185,7 +183,7 @@ func (h *hnswIndex) selectNeighbours(cands []hnswCand, m int) []uint32 {
 		v := h.vec(c.node)
 		keep := true
 		for _, o := range out {
-			if linalg.Dot(v, h.vec(o)) > c.score {
+			if dot(v, h.vec(o)) > c.score {
 				keep = false
 				break
 			}
@@ -246,7 +244,7 @@ func (h *hnswIndex) repairPlan() []hnswLinks {
 		s.tmp = s.tmp[:0]
 		add := func(c uint32) {
 			if h.state[c] == hnswLive && !s.visited.visit(c) {
-				s.tmp = append(s.tmp, hnswCand{c, linalg.Dot(v, h.vec(c))})
+				s.tmp = append(s.tmp, hnswCand{c, dot(v, h.vec(c))})
 			}
 		}
 		for _, c := range h.links(p, l) {

@@ -246,6 +246,7 @@ func (l *Local) Upsert(ctx context.Context, collection string, points []mediarec
 		return fmt.Errorf("upsert into %s: %w", c.name, err)
 	}
 	c.applyUpsert(pts)
+	c.recalibrate()
 	return c.maybeCompact()
 }
 

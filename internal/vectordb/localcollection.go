@@ -9,19 +9,26 @@ import (
 	"mediarec"
 )
 
-// The planner's two constants. localPlanCost is roughly how many vectors one
-// graph search scores (a few thousand on 256-d vectors at the default
-// efSearch): a subset that small is scanned exactly. A larger subset is
-// walked with ACORN's two-hop expansion, which scores about as much as an
-// unfiltered search, while it holds at least 1/localMinWalkShare of the
-// points; sparser ones leave the walk too few accepted nodes in reach
-// (recall@10 on the clustered benchmark: 0.998 at 10%, 0.96 at 5%, 0.74 at
-// 2%) and are scanned too. At 100k points a 16% subset walked answers 3.5×
-// faster than its exact scan. Qdrant's planner makes the same call with its
+// The planner's constants. localPlanCost is roughly how many vectors one
+// graph search scores (a few thousand at efSearch 48; wider beams cost more,
+// see localScoredPerEf): a subset that small is scanned exactly. A larger
+// subset is walked with ACORN's two-hop expansion, which scores about as
+// much as an unfiltered search, while it holds at least 1/localMinWalkShare
+// of the points; sparser ones leave the walk too few accepted nodes in reach
+// (recall@10 on clustered data: 0.998 at 10%, 0.96 at 5%, 0.74 at 2%) and
+// are scanned too. At 100k points a 16% subset walked answers 3.5× faster
+// than its exact scan. Qdrant's planner makes the same call with its
 // cardinality estimate and full_scan_threshold.
 const (
 	localPlanCost     = 4096
 	localMinWalkShare = 10
+	// localScoredPerEf prices a unit of beam width in vectors of an exact
+	// scan: a walk visits 12 to 26 vectors per unit (on 100k low-rank
+	// points, from ef 2048 down to 16), each a cache miss that costs about
+	// three vectors of a sequential scan. A walk wider than
+	// subset/localScoredPerEf costs more than scanning the subset exactly,
+	// which the planner then does.
+	localScoredPerEf = 64
 )
 
 // localCollection is one collection of the in-process store: the graph, the
@@ -59,6 +66,10 @@ type localCollection struct {
 	typeNames []mediarec.ItemType
 	typeCodes map[mediarec.ItemType]uint8
 	typeNodes [][]uint32 // per type: its live nodes
+	// Beam widths (see recalibrate): unfiltered and under a type filter,
+	// 0 until measured; efFixed, set by benchmarks, overrides both.
+	ef, efFiltered, efFixed int
+	efLive                  int // under writeMu: live points when last measured
 }
 
 func newLocalCollection(name, dir string, dim int, dot bool) *localCollection {
@@ -97,6 +108,12 @@ func (c *localCollection) get(ids []int64) []mediarec.VectorPoint {
 // the per-type lists, scans them exactly when they are few or sparse (see
 // localPlanCost), and otherwise walks the graph scoring only what passes.
 func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []mediarec.VectorHit {
+	return c.searchMode(q, k, f, false)
+}
+
+// searchMode is search, or with exact the exact scan of the same subset:
+// the ground truth of recall measurements.
+func (c *localCollection) searchMode(q []float32, k int, f mediarec.VectorFilter, exact bool) []mediarec.VectorHit {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	s := c.g.getScratch()
@@ -118,16 +135,17 @@ func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []
 			allowed[code] = true
 		}
 	}
-	excluding := false
+	excluded := 0
 	if len(f.ExcludeIDs) > 0 {
 		s.excluded.reset(c.g.len())
 		for _, id := range f.ExcludeIDs {
 			if node, ok := c.byID[id]; ok && allowed[c.types[node]] && !s.excluded.visit(node) {
 				subset--
-				excluding = true
+				excluded++
 			}
 		}
 	}
+	excluding := excluded > 0
 	if subset <= 0 || k <= 0 {
 		return []mediarec.VectorHit{}
 	}
@@ -136,8 +154,9 @@ func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []
 		accept = func(node uint32) bool { return allowed[c.types[node]] && !(excluding && s.excluded.has(node)) }
 	}
 
+	ef := c.efSearch(filtered, excluded)
 	var res []hnswCand
-	if subset <= localPlanCost || subset*localMinWalkShare < len(c.byID) {
+	if exact || subset <= max(localPlanCost, localScoredPerEf*ef) || subset*localMinWalkShare < len(c.byID) {
 		s.res = s.res[:0]
 		for code, ok := range allowed[:len(c.typeNames)] {
 			if ok {
@@ -146,7 +165,7 @@ func (c *localCollection) search(q []float32, k int, f mediarec.VectorFilter) []
 		}
 		res = s.sorted(k)
 	} else {
-		res = c.g.search(q, k, c.g.efSearch(), accept, s)
+		res = c.g.search(q, k, ef, accept, s)
 	}
 	hits := make([]mediarec.VectorHit, len(res))
 	for i, r := range res {
@@ -331,4 +350,59 @@ func localNormalise(v []float32, dim int) ([]float32, *mediarec.Error) {
 func localClonePayload(p mediarec.VectorPayload) mediarec.VectorPayload {
 	p.Genres, p.Tags = slices.Clone(p.Genres), slices.Clone(p.Tags)
 	return p
+}
+
+// efSearch is the beam width of a search, unfiltered or under a type
+// filter, that excludes excluded nodes of the subset; the caller holds mu.
+// The judged items of a user lie around their own profile, and each may
+// hold a place the beam would otherwise give to a result, so each widens
+// the beam by one, up to doubling it: the excluded nodes still route the
+// walk, and on the hybrid index real users' profiles with their rated
+// items excluded kept recall@10 0.995 at a fixed beam of 48.
+func (c *localCollection) efSearch(filtered bool, excluded int) int {
+	if c.efFixed > 0 {
+		return c.efFixed
+	}
+	ef := c.ef
+	if filtered {
+		ef = c.efFiltered
+	}
+	if ef == 0 {
+		ef = hnswEfSearch
+	}
+	return ef + min(excluded, ef)
+}
+
+// recalibrate measures the beam widths again (see calibrate) once the live
+// points have grown by a quarter since the last time; the caller holds
+// writeMu, so the graph holds still while searches go on. Below
+// localPlanCost points every search is a scan and needs no beam.
+//
+// A filtered walk gets its own width, measured on the hardest filter a
+// collection commonly serves: profiles built from its largest type asking
+// for all the others (a film lover's books and podcasts). The walk starts
+// where the query is, among points it must hop over, so it needs a wider
+// beam than an unfiltered search; an uncorrelated filter needs less.
+func (c *localCollection) recalibrate() {
+	live := len(c.byID)
+	if live < localPlanCost || 4*live < 5*c.efLive {
+		return
+	}
+	seed := uint64(c.dim)
+	ef := c.g.calibrate(seed, nil, nil)
+	efFiltered := ef
+	big, bigN := 0, -1
+	for code, nodes := range c.typeNodes {
+		if len(nodes) > bigN {
+			big, bigN = code, len(nodes)
+		}
+	}
+	if rest := live - bigN; rest > localPlanCost && rest*localMinWalkShare >= live {
+		isBig := func(n uint32) bool { return c.types[n] == uint8(big) }
+		efFiltered = max(ef, c.g.calibrate(seed+1, isBig, func(n uint32) bool { return !isBig(n) }))
+	}
+	c.mu.Lock()
+	c.ef, c.efFiltered = ef, efFiltered
+	c.mu.Unlock()
+	c.efLive = live
 }

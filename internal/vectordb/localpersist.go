@@ -264,6 +264,7 @@ func localOpenCollection(dir, name string) (*localCollection, error) {
 	if st, err := os.Stat(filepath.Join(dir, "snapshot")); err == nil {
 		c.snapSize = st.Size()
 	}
+	c.recalibrate()
 	return c, nil
 }
 

@@ -18,8 +18,10 @@ import (
 // so the same decoder reads them as log bodies.
 //
 //	header: dim, M, M0, slots, entry, maxLevel+1, covered log generation,
-//	        metric (1 for the inner product; absent, as in older
-//	        snapshots, or 0 for the cosine)
+//	        then, absent in older snapshots: metric (1 for the inner
+//	        product, 0 for the cosine), the measured beam widths
+//	        unfiltered and filtered and the live points they were
+//	        measured at (0 when not measured)
 //	slot:   state; unless free: level, vector, per layer the neighbour
 //	        count and ids; if live: item id and payload
 //
@@ -51,7 +53,11 @@ func (c *localCollection) writeSnapshot(w io.Writer, gen uint64) error {
 	if c.dot {
 		metric = 1
 	}
-	for _, v := range []uint64{uint64(c.dim), hnswM, hnswM0, uint64(h.len()), uint64(h.entry), uint64(h.maxLevel + 1), gen, metric} {
+	c.mu.RLock()
+	ef, efFiltered := c.ef, c.efFiltered
+	c.mu.RUnlock()
+	for _, v := range []uint64{uint64(c.dim), hnswM, hnswM0, uint64(h.len()), uint64(h.entry), uint64(h.maxLevel + 1), gen,
+		metric, uint64(ef), uint64(efFiltered), uint64(c.efLive)} {
 		b = binary.AppendUvarint(b, v)
 	}
 	if err := record(); err != nil {
@@ -164,11 +170,14 @@ func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64
 		head[i] = d.uvarint()
 	}
 	dim, m, m0, slots, entry, levels, gen := head[0], head[1], head[2], head[3], head[4], head[5], head[6]
-	var metric uint64
-	if len(d.b) > 0 {
-		metric = d.uvarint()
+	var tail [4]uint64 // metric, ef, efFiltered, efLive
+	for i := range tail {
+		if len(d.b) > 0 {
+			tail[i] = d.uvarint()
+		}
 	}
-	if !r.done(&d) || metric > 1 {
+	metric := tail[0]
+	if !r.done(&d) || metric > 1 || tail[1] > 1<<20 || tail[2] > 1<<20 || tail[3] > slots {
 		r.err = cmp.Or(r.err, errLocalCorrupt)
 		return nil, 0
 	}
@@ -181,6 +190,10 @@ func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64
 		return nil, 0
 	}
 	c := newLocalCollection(name, dir, int(dim), metric == 1)
+	// The beams measured before the snapshot serve until the collection
+	// grows by a quarter again: measuring on every open cost a minute at
+	// 1M points.
+	c.ef, c.efFiltered, c.efLive = int(tail[1]), int(tail[2]), int(tail[3])
 	h, n := c.g, int(slots)
 	h.vecs = make([]float32, n*int(dim))
 	h.links0 = make([]uint32, n*(hnswM0+1))
