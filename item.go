@@ -36,6 +36,19 @@ const (
 	EmbeddingFailed  EmbeddingStatus = "failed"
 )
 
+// EmbeddingStatuses lists every valid EmbeddingStatus.
+var EmbeddingStatuses = []EmbeddingStatus{EmbeddingPending, EmbeddingDone, EmbeddingFailed}
+
+// Valid reports whether s is one of EmbeddingStatuses.
+func (s EmbeddingStatus) Valid() bool {
+	for _, v := range EmbeddingStatuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
 // Item is one book, movie, documentary or podcast of the catalog.
 type Item struct {
 	ID          int64    `json:"id"`
@@ -52,7 +65,10 @@ type Item struct {
 	// it came from (MovieLens ratings, Goodreads ratings_count, Apple
 	// Podcasts reviews); 0 when the source counts none. Counts of different
 	// sources are not comparable, so they are only ranked within a type.
-	Popularity      int64           `json:"popularity,omitempty" validate:"min=0"`
+	Popularity int64 `json:"popularity,omitempty" validate:"min=0"`
+	// ImageURL is the address of a cover or poster image, an absolute http
+	// or https URL, or "" when there is none.
+	ImageURL        string          `json:"image_url,omitempty" validate:"omitempty,max=2000,http_url"`
 	EmbeddingStatus EmbeddingStatus `json:"embedding_status"`
 	// EmbeddingError says why the last embedding failed.
 	EmbeddingError string `json:"embedding_error,omitempty"`
@@ -66,10 +82,10 @@ type Item struct {
 // ignoring identity, timestamps and embedding state. Re-sending an unchanged
 // item must not count as an update.
 //
-// Popularity is not content: nothing embedded reads it, so a new count must
-// not cost a new version and a re-embedding. The stores write a change of
-// Popularity alone as an event-only change, which keeps the version and
-// still tells other services.
+// Popularity and ImageURL are not content: nothing embedded reads them, so
+// a new count or a new cover must not cost a new version and a
+// re-embedding. The stores write a change of those alone as an event-only
+// change, which keeps the version and still tells other services.
 func (a *Item) SameContent(b *Item) bool {
 	return a.ExternalID == b.ExternalID && a.Type == b.Type && a.Title == b.Title &&
 		a.Description == b.Description && a.Year == b.Year && a.Language == b.Language &&
@@ -89,14 +105,23 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
+// SameAttributes reports whether a and b carry the same attributes that
+// are not content (Popularity, ImageURL): a change of those alone is an
+// event-only change.
+func (a *Item) SameAttributes(b *Item) bool {
+	return a.Popularity == b.Popularity && a.ImageURL == b.ImageURL
+}
+
 // ItemFilter selects a page of items. AfterID is the keyset cursor: only items
 // with a greater ID are returned, in ascending ID order.
 type ItemFilter struct {
-	Types   []ItemType
-	Genre   string
-	Query   string // case-insensitive substring of the title
-	AfterID int64
-	Limit   int
+	Types []ItemType
+	Genre string
+	Query string // case-insensitive substring of the title
+	// EmbeddingStatus keeps the items in that state; "" keeps all.
+	EmbeddingStatus EmbeddingStatus
+	AfterID         int64
+	Limit           int
 }
 
 // ItemUpdate is a partial update; nil fields are left unchanged.
@@ -111,6 +136,10 @@ type ItemUpdate struct {
 	Year        *int      `json:"year" validate:"omitempty,min=-3000,max=2100"`
 	Language    *string   `json:"language" validate:"omitempty,max=35"`
 	Popularity  *int64    `json:"popularity" validate:"omitempty,min=0"`
+	// ImageURL "" removes the image. Its form is checked on the updated
+	// item, as Item.ImageURL, since a pointer to "" is not empty to the
+	// validator.
+	ImageURL *string `json:"image_url" validate:"omitempty,max=2000"`
 }
 
 // Apply copies the set fields of u onto item.
@@ -145,6 +174,15 @@ func (u ItemUpdate) Apply(item *Item) {
 	if u.Popularity != nil {
 		item.Popularity = *u.Popularity
 	}
+	if u.ImageURL != nil {
+		item.ImageURL = *u.ImageURL
+	}
+}
+
+// TagCount is a tag and how many items carry it.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Items int    `json:"items"`
 }
 
 // UpsertOutcome tells what an upsert by external id did to one item.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -19,7 +20,7 @@ import (
 var allowedFields = map[string]bool{
 	"external_id": true, "type": true, "title": true, "description": true,
 	"genres": true, "tags": true, "creators": true, "year": true, "language": true,
-	"popularity": true,
+	"popularity": true, "image_url": true,
 }
 
 func TestCatalog(t *testing.T) {
@@ -75,6 +76,26 @@ func TestCatalogFindsSpace(t *testing.T) {
 				t.Errorf("%d %s tagged space, want at least %d", n, tt.typ, tt.min)
 			}
 		})
+	}
+}
+
+// TestCatalogImages checks the covers README.md promises: the goodbooks
+// image of every book that has one, never the "nophoto" placeholder, and
+// none for the other types.
+func TestCatalogImages(t *testing.T) {
+	covered := map[mediarec.ItemType]int{}
+	for _, item := range mustReadCatalog(t) {
+		if item.ImageURL == "" {
+			continue
+		}
+		covered[item.Type]++
+		if !strings.HasPrefix(item.ImageURL, "https://") || strings.Contains(item.ImageURL, "/nophoto/") {
+			t.Errorf("%s: image_url %q", item.Title, item.ImageURL)
+		}
+	}
+	// goodbooks shows a placeholder for 461 of the 2,000 most-rated books.
+	if want := map[mediarec.ItemType]int{mediarec.TypeBook: 1539}; !maps.Equal(covered, want) {
+		t.Errorf("items with a cover per type: %v, want %v", covered, want)
 	}
 }
 

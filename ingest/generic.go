@@ -63,7 +63,7 @@ func MarshalItem(item *mediarec.Item) ([]byte, error) {
 	err := enc.Encode(wireItem{
 		ExternalID: item.ExternalID, Type: item.Type, Title: item.Title, Description: item.Description,
 		Genres: orEmpty(item.Genres), Tags: orEmpty(item.Tags), Creators: orEmpty(item.Creators),
-		Year: item.Year, Language: item.Language, Popularity: item.Popularity,
+		Year: item.Year, Language: item.Language, Popularity: item.Popularity, ImageURL: item.ImageURL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("marshal item %q: %w", item.ExternalID, err)
@@ -83,6 +83,7 @@ type wireItem struct {
 	Year        int               `json:"year,omitempty"`
 	Language    string            `json:"language,omitempty"`
 	Popularity  int64             `json:"popularity,omitempty"`
+	ImageURL    string            `json:"image_url,omitempty"`
 }
 
 func orEmpty(s []string) []string {
@@ -94,7 +95,7 @@ func orEmpty(s []string) []string {
 
 // readCSV reads a CSV file whose header names the columns with the API's
 // field names: external_id, type, title, description, genres, tags,
-// creators, year, language, popularity. Lists are separated by "|" and other columns
+// creators, year, language, popularity, image_url. Lists are separated by "|" and other columns
 // are ignored. Without a title or type column no row could become an item,
 // so the whole file is refused.
 func readCSV(path string, fn func(Record) error) error {
@@ -131,6 +132,7 @@ func csvItem(c *csvFile, row []string) (*mediarec.Item, error) {
 		Tags:        splitList(c.get(row, "tags"), "|"),
 		Creators:    splitList(c.get(row, "creators"), "|"),
 		Language:    c.get(row, "language"),
+		ImageURL:    c.get(row, "image_url"),
 	}
 	if y := c.get(row, "year"); y != "" {
 		year, err := strconv.Atoi(y)

@@ -52,8 +52,9 @@ func TestMarshalItem(t *testing.T) {
 		{
 			name: "every field",
 			item: &mediarec.Item{Type: mediarec.TypeBook, Title: "Dune", Description: "Spice.", Genres: []string{"Sci-Fi"},
-				Tags: []string{"desert"}, Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en", Popularity: 950000},
-			want: `{"type":"book","title":"Dune","description":"Spice.","genres":["Sci-Fi"],"tags":["desert"],"creators":["Frank Herbert"],"year":1965,"language":"en","popularity":950000}`,
+				Tags: []string{"desert"}, Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en", Popularity: 950000,
+				ImageURL: "https://example.com/dune.jpg?w=1&h=2"},
+			want: `{"type":"book","title":"Dune","description":"Spice.","genres":["Sci-Fi"],"tags":["desert"],"creators":["Frank Herbert"],"year":1965,"language":"en","popularity":950000,"image_url":"https://example.com/dune.jpg?w=1&h=2"}`,
 		},
 	}
 	for _, tt := range tests {
@@ -79,8 +80,8 @@ func TestReadCSV(t *testing.T) {
 	}{
 		{
 			name: "rows",
-			csv: "\xef\xbb\xbfTitle,type,year,genres,creators,external_id,rating,tags,language,description,popularity\n" +
-				"Dune,book,1965,science-fiction| classics ||,Frank Herbert,x:1,5,desert|spice,en,\"Sand, worms.\",950000\n" +
+			csv: "\xef\xbb\xbfTitle,type,year,genres,creators,external_id,rating,tags,language,description,popularity,image_url\n" +
+				"Dune,book,1965,science-fiction| classics ||,Frank Herbert,x:1,5,desert|spice,en,\"Sand, worms.\",950000,https://example.com/dune.jpg\n" +
 				"Bad Year,movie,nineteen,,,,,,,,\n" +
 				"\"Broken \"quote,movie,,,,,,,,,\n" +
 				"Short Row,Podcast\n" +
@@ -97,6 +98,7 @@ func TestReadCSV(t *testing.T) {
 					ExternalID: "x:1", Type: mediarec.TypeBook, Title: "Dune", Description: "Sand, worms.",
 					Genres: []string{"science-fiction", "classics"}, Tags: []string{"desert", "spice"},
 					Creators: []string{"Frank Herbert"}, Year: 1965, Language: "en", Popularity: 950000,
+					ImageURL: "https://example.com/dune.jpg",
 				},
 				{Type: mediarec.TypePodcast, Title: "Short Row"},
 			},

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"math"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -73,7 +74,25 @@ func goodbooksItem(c *csvFile, row []string, names map[int]string, shelves map[i
 		Tags:       ranked[:min(len(ranked), maxTags)],
 		Genres:     bookGenres(ranked, counts),
 		Popularity: popularity,
+		ImageURL:   goodbooksImage(c.get(row, "image_url")),
 	}, nil
+}
+
+// goodbooksImage returns the cover address of image_url, or "" for
+// Goodreads' "nophoto" placeholder (a third of the books), an empty cell, a
+// file without the column or anything that is not an absolute http(s) URL
+// the catalog would take: a book without a cover is still a book, so a bad
+// address is dropped rather than failing the record.
+func goodbooksImage(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.Contains(s, "/nophoto/") || len(s) > 2000 {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return s
 }
 
 // goodbooksCount parses ratings_count, the number of Goodreads ratings of

@@ -22,7 +22,7 @@ func TestReadGoodbooksData(t *testing.T) {
 		"book-club", "my-library", "i-own", "tbr",
 	}
 	ids := make(map[string]bool)
-	withGenres := 0
+	withGenres, withImages := 0, 0
 	for _, r := range recs {
 		if r.Err != nil {
 			t.Fatalf("%s:%d: %v", r.Source, r.Line, r.Err)
@@ -41,12 +41,22 @@ func TestReadGoodbooksData(t *testing.T) {
 		if len(r.Item.Genres) > 0 {
 			withGenres++
 		}
+		if strings.Contains(r.Item.ImageURL, "nophoto") {
+			t.Errorf("%s (%s): placeholder cover %s", r.Item.Title, r.Item.ExternalID, r.Item.ImageURL)
+		} else if r.Item.ImageURL != "" {
+			withImages++
+		}
 	}
 	if len(recs) != 10000 || len(ids) != 10000 {
 		t.Errorf("got %d records, %d distinct ids, want 10000", len(recs), len(ids))
 	}
 	if withGenres < 9000 {
 		t.Errorf("only %d of %d books have a genre", withGenres, len(recs))
+	}
+	// About a third of the books show Goodreads' "nophoto" placeholder,
+	// which is no cover.
+	if withImages < 6000 || withImages > 7000 {
+		t.Errorf("%d of %d books have a cover, want about two thirds", withImages, len(recs))
 	}
 
 	want := &mediarec.Item{
@@ -57,6 +67,7 @@ func TestReadGoodbooksData(t *testing.T) {
 			"hunger-games", "teen", "post-apocalyptic", "the-hunger-games", "action", "survival", "thriller", "futuristic"},
 		Genres:     []string{"Young Adult", "Dystopian", "Sci-Fi", "Fantasy"},
 		Popularity: 4780653, // ratings_count
+		ImageURL:   "https://images.gr-assets.com/books/1447303603m/2767052.jpg",
 	}
 	if diff := cmp.Diff(want, recs[0].Item, ignoreServerFields); diff != "" {
 		t.Errorf("first book mismatch (-want +got):\n%s", diff)
@@ -65,13 +76,13 @@ func TestReadGoodbooksData(t *testing.T) {
 
 func TestReadGoodbooksFixture(t *testing.T) {
 	dir := MustWriteFiles(t, map[string]string{
-		"books.csv": "book_id,goodreads_book_id,authors,original_publication_year,title,language_code,ratings_count\n" +
-			"1,100,Suzanne Collins,2008.0,\"The Hunger Games (The Hunger Games, #1)\",eng,4780653\n" +
-			"2,200,\"Homer,  Robert   Fagles\",-720.0,The Odyssey,en-US,670326\n" +
-			"3,300,Nobody,20x8,Bad Year,eng,1\n" +
-			"4,abc,X,,Bad Id,eng,1\n" +
-			"5,500,Anon,,No Tags,,\n" +
-			"6,600,Anon,,Minus,,-3\n",
+		"books.csv": "book_id,goodreads_book_id,authors,original_publication_year,title,language_code,ratings_count,image_url\n" +
+			"1,100,Suzanne Collins,2008.0,\"The Hunger Games (The Hunger Games, #1)\",eng,4780653,https://images.gr-assets.com/books/1447303603m/2767052.jpg\n" +
+			"2,200,\"Homer,  Robert   Fagles\",-720.0,The Odyssey,en-US,670326,https://s.gr-assets.com/assets/nophoto/book/111x148-bcc042a9c91a29c1d680899eff700a03.png\n" +
+			"3,300,Nobody,20x8,Bad Year,eng,1,\n" +
+			"4,abc,X,,Bad Id,eng,1,\n" +
+			"5,500,Anon,,No Tags,,,javascript:alert(1)\n" +
+			"6,600,Anon,,Minus,,-3,\n",
 		// Both tag files come with CRLF line ends, as upstream.
 		"tags.csv": strings.ReplaceAll("tag_id,tag_name\n0,to-read\n1,fantasy\n2,young-adult\n"+
 			"3,suzanne-collins\n4,5-stars\n5,dystopia\n6,classics\n7,homer\n8,favorites\n"+
@@ -108,13 +119,16 @@ func TestReadGoodbooksFixture(t *testing.T) {
 			Tags:       []string{"young-adult", "fantasy", "science-fiction", "dystopian", "romance"},
 			Genres:     []string{"Young Adult", "Fantasy", "Sci-Fi", "Dystopian"},
 			Popularity: 4780653,
+			ImageURL:   "https://images.gr-assets.com/books/1447303603m/2767052.jpg",
 		},
 		{
 			// poetry has fewer than 1/20 of the classics shelvers: a tag, not a genre.
+			// The "nophoto" placeholder is no cover.
 			ExternalID: "goodreads:200", Type: mediarec.TypeBook, Title: "The Odyssey",
 			Creators: []string{"Homer", "Robert Fagles"}, Year: -720, Language: "en-US",
 			Tags: []string{"classics", "poetry"}, Genres: []string{"Classics"}, Popularity: 670326,
 		},
+		// Only an http(s) address is a cover.
 		{ExternalID: "goodreads:500", Type: mediarec.TypeBook, Title: "No Tags", Creators: []string{"Anon"}},
 	}
 	gotItems := []*mediarec.Item{recs[2].Item, recs[3].Item, recs[6].Item}

@@ -31,12 +31,27 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			return dir
 		case "MEDIAREC_ADDR", "MEDIAREC_ADMIN_TOKEN", "MEDIAREC_LOG_LEVEL":
 			return getenv(key)
+		case "MEDIAREC_ADMIN_EMAILS":
+			return demoEmail // so that the demo login sees the operator page
 		}
 		return ""
 	}
 	m := NewMain("serve", stderr)
 	if err := m.ParseConfig(args, embedded, stderr); err != nil {
 		return configError(stderr, "demo", err)
+	}
+	// The terminal shows the progress and what to do next; the logs go to
+	// a file unless a log level asks for them.
+	logs := "stderr"
+	if getenv("MEDIAREC_LOG_LEVEL") == "" && !hasFlag(args, "log-level") {
+		logs = filepath.Join(m.Config.DataDir, "mediarec.log")
+		f, err := openDemoLog(logs)
+		if err != nil {
+			fmt.Fprintf(stderr, "mediarec demo: %v\n", err)
+			return 1
+		}
+		defer f.Close() // after m.Close, which logs
+		m.Log = newLogger(f, m.Config.LogLevel)
 	}
 	defer m.Close()
 	if err := m.Open(ctx); err != nil {
@@ -65,23 +80,48 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return 1
 	}
 	fmt.Fprintf(stdout, `
-mediarec demo is running. Items become searchable as they are embedded;
-the local model is refitted on the catalog once that has settled.
-  Browse:    %[1]s/
-  Search:    curl '%[1]s/v1/search?q=astronauts+stranded+in+space&types=movie,book'
-  Catalog:   curl '%[1]s/v1/items?type=documentary&limit=5'
-  Embedding: curl '%[1]s/v1/admin/embedding'
-  Health:    %[1]s/healthz  %[1]s/readyz  %[1]s/metrics
-  Log in:    curl -X POST %[1]s/v1/auth/login -d '{"email":"%[2]s","password":"%[3]s"}'
-             (then: curl -H "Authorization: Bearer <token>" %[1]s/v1/me)
+mediarec demo is running; items become searchable as they are embedded.
+  Open %[1]s/ in your browser.
+  Sign in as %[2]s, password %[3]s
+  (an administrator: the operator page is visible).
+  From a terminal:
+    mediarec login --server %[1]s --email %[2]s
+    mediarec recommend
+    mediarec search "astronauts stranded in space"
+  Logs: %[4]s
 Press Ctrl+C to stop; the temporary data dir is removed on exit.
-`, m.URL(), demoEmail, demoPassword)
+`, m.URL(), demoEmail, demoPassword, logs)
 
 	if err := <-served; err != nil {
 		fmt.Fprintf(stderr, "mediarec demo: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// hasFlag says whether args set the flag name, as -name, --name or
+// --name=value.
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); n == name && strings.HasPrefix(a, "-") {
+			return true
+		}
+	}
+	return false
+}
+
+func openDemoLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create the data dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the log file: %w", err)
+	}
+	return f, nil
 }
 
 func writeDemoCatalog(path string) error {

@@ -170,6 +170,7 @@ func (m *Main) openWeb(r roles, checks map[string]func(context.Context) error) e
 		{"/v1/items", "catalog"},
 		{"/v1/items/*", "catalog"},
 		{"/v1/admin/*", "catalog"},
+		{"/v1/tags", "catalog"},
 		{"/v1/auth/*", "users"},
 		{"/v1/me", "users"},
 		{"/v1/me/*", "users"},

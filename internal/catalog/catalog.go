@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"mediarec"
 )
@@ -40,6 +41,13 @@ type Store interface {
 	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
 	// CountEmbeddingStatus counts items per embedding status.
 	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
+	// CountEmbeddingStatusByType counts items per type and embedding
+	// status, leaving out the pairs no item has.
+	CountEmbeddingStatusByType(ctx context.Context) (map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int, error)
+	// FindTopTags returns up to limit tags of the items of types (of every
+	// type when empty) with how many items carry each, the most common
+	// first, ties by tag in byte order.
+	FindTopTags(ctx context.Context, types []mediarec.ItemType, limit int) ([]mediarec.TagCount, error)
 	// EnqueueAll records a change of every item, for re-embedding into
 	// collection, and returns how many.
 	EnqueueAll(ctx context.Context, collection string) (int, error)
@@ -75,6 +83,7 @@ type Service struct {
 	store   Store
 	log     *slog.Logger
 	changed func()
+	tags    tagCache
 }
 
 // New returns a catalog service over store. changed, if not nil, is called
@@ -83,7 +92,7 @@ func New(store Store, log *slog.Logger, changed func()) *Service {
 	if changed == nil {
 		changed = func() {}
 	}
-	return &Service{store: store, log: log, changed: changed}
+	return &Service{store: store, log: log, changed: changed, tags: tagCache{now: time.Now}}
 }
 
 // RecordEmbedding stores a worker's result for an item.
@@ -133,14 +142,56 @@ func (s *Service) EmbeddingStats(ctx context.Context) (map[mediarec.EmbeddingSta
 	return s.store.CountEmbeddingStatus(ctx)
 }
 
+// EmbeddingCounts counts items per embedding status, in all and per type.
+// Every type and every status is present, zeros included.
+type EmbeddingCounts struct {
+	Total  map[mediarec.EmbeddingStatus]int
+	ByType map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int
+}
+
+// EmbeddingCounts counts the items per type and embedding status, and in
+// all, with one query.
+func (s *Service) EmbeddingCounts(ctx context.Context) (*EmbeddingCounts, error) {
+	byType, err := s.store.CountEmbeddingStatusByType(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &EmbeddingCounts{Total: zeroCounts(), ByType: make(map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int, len(mediarec.ItemTypes))}
+	for _, t := range mediarec.ItemTypes {
+		out.ByType[t] = zeroCounts()
+	}
+	for t, counts := range byType {
+		if out.ByType[t] == nil {
+			out.ByType[t] = zeroCounts()
+		}
+		for st, n := range counts {
+			out.ByType[t][st] += n
+			out.Total[st] += n
+		}
+	}
+	return out, nil
+}
+
+func zeroCounts() map[mediarec.EmbeddingStatus]int {
+	m := make(map[mediarec.EmbeddingStatus]int, len(mediarec.EmbeddingStatuses))
+	for _, st := range mediarec.EmbeddingStatuses {
+		m[st] = 0
+	}
+	return m
+}
+
 // ListQuery is a page request as a client states it.
 type ListQuery struct {
-	Types  []mediarec.ItemType
-	Genre  string
-	Query  string
-	Limit  int
-	Cursor string
+	Types           []mediarec.ItemType
+	Genre           string
+	Query           string
+	EmbeddingStatus mediarec.EmbeddingStatus
+	Limit           int
+	Cursor          string
 }
+
+// MaxIDs bounds how many items one request may name by id.
+const MaxIDs = 100
 
 // Page is one page of items; NextCursor is empty on the last page.
 type Page struct {
@@ -166,8 +217,17 @@ func (s *Service) ItemExists(ctx context.Context, id int64) (bool, error) {
 	return false, err
 }
 
-// FindItemsByIDs returns the items that exist among ids, in the order of ids.
+// FindItemsByIDs returns the items that exist among ids, in the order of
+// ids, each once; EINVALID for more than MaxIDs ids.
 func (s *Service) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error) {
+	if len(ids) > MaxIDs {
+		return nil, &mediarec.Error{Code: mediarec.EINVALID, Message: "Invalid query parameters.", Fields: []mediarec.FieldError{
+			{Field: "ids", Message: fmt.Sprintf("must list at most %d ids; this lists %d", MaxIDs, len(ids))},
+		}}
+	}
+	if len(ids) == 0 {
+		return []*mediarec.Item{}, nil
+	}
 	items, err := s.store.FindItemsByIDs(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -180,6 +240,7 @@ func (s *Service) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.
 	for _, id := range ids {
 		if it, ok := byID[id]; ok {
 			out = append(out, it)
+			delete(byID, id) // a repeated id names the item once
 		}
 	}
 	return out, nil
@@ -192,6 +253,9 @@ func (s *Service) FindItems(ctx context.Context, q ListQuery) (*Page, error) {
 		if !t.Valid() {
 			fields = append(fields, mediarec.FieldError{Field: "type", Message: fmt.Sprintf("unknown type %q: want one of book, movie, documentary, podcast", t)})
 		}
+	}
+	if q.EmbeddingStatus != "" && !q.EmbeddingStatus.Valid() {
+		fields = append(fields, mediarec.FieldError{Field: "embedding_status", Message: "must be one of pending, done, failed"})
 	}
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
@@ -208,7 +272,7 @@ func (s *Service) FindItems(ctx context.Context, q ListQuery) (*Page, error) {
 
 	items, err := s.store.FindItems(ctx, mediarec.ItemFilter{
 		Types: q.Types, Genre: strings.TrimSpace(q.Genre), Query: strings.TrimSpace(q.Query),
-		AfterID: after, Limit: q.Limit + 1,
+		EmbeddingStatus: q.EmbeddingStatus, AfterID: after, Limit: q.Limit + 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find items: %w", err)
@@ -379,6 +443,6 @@ func updateOf(item *mediarec.Item) mediarec.ItemUpdate {
 		ExternalID: &item.ExternalID, Type: &item.Type, Title: &item.Title,
 		Description: &item.Description, Genres: &item.Genres, Tags: &item.Tags,
 		Creators: &item.Creators, Year: &item.Year, Language: &item.Language,
-		Popularity: &item.Popularity,
+		Popularity: &item.Popularity, ImageURL: &item.ImageURL,
 	}
 }

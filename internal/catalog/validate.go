@@ -30,6 +30,7 @@ func normalize(item *mediarec.Item) {
 	item.Title = strings.TrimSpace(item.Title)
 	item.Description = strings.TrimSpace(item.Description)
 	item.Language = strings.ToLower(strings.TrimSpace(item.Language))
+	item.ImageURL = strings.TrimSpace(item.ImageURL)
 	item.Genres = validate.CleanList(item.Genres)
 	item.Tags = validate.CleanList(item.Tags)
 	item.Creators = validate.CleanList(item.Creators)

@@ -6,12 +6,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"mediarec"
+	"mediarec/internal/catalog"
 	"mediarec/internal/embed"
 )
 
 // EmbeddingStats is what the admin routes need of the catalog.
 type EmbeddingStats interface {
-	EmbeddingStats(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
+	// EmbeddingCounts counts items per status, in all and per type.
+	EmbeddingCounts(ctx context.Context) (*catalog.EmbeddingCounts, error)
 }
 
 // Reembedder runs re-embeddings.
@@ -24,12 +26,14 @@ type Reembedder interface {
 // embedding. re is nil in a process that cannot re-embed.
 func RegisterAdminRoutes(r fiber.Router, stats EmbeddingStats, re Reembedder, admin fiber.Handler) {
 	r.Get("/v1/admin/embedding", admin, func(c *fiber.Ctx) error {
-		counts, err := stats.EmbeddingStats(c.UserContext())
+		counts, err := stats.EmbeddingCounts(c.UserContext())
 		if err != nil {
 			return err
 		}
+		total := counts.Total
 		out := fiber.Map{
-			"pending": counts[mediarec.EmbeddingPending], "done": counts[mediarec.EmbeddingDone], "failed": counts[mediarec.EmbeddingFailed],
+			"pending": total[mediarec.EmbeddingPending], "done": total[mediarec.EmbeddingDone], "failed": total[mediarec.EmbeddingFailed],
+			"by_type": counts.ByType,
 		}
 		if re != nil {
 			p, err := re.Progress(c.UserContext())

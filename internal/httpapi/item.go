@@ -22,6 +22,8 @@ import (
 type ItemService interface {
 	FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error)
 	FindItems(ctx context.Context, q catalog.ListQuery) (*catalog.Page, error)
+	FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediarec.Item, error)
+	FindTopTags(ctx context.Context, types []mediarec.ItemType, limit int) ([]mediarec.TagCount, error)
 	CreateItem(ctx context.Context, item *mediarec.Item) error
 	UpdateItem(ctx context.Context, id int64, upd mediarec.ItemUpdate) (*mediarec.Item, error)
 	DeleteItem(ctx context.Context, id int64) error
@@ -29,10 +31,12 @@ type ItemService interface {
 	IngestBatch(ctx context.Context, lines []catalog.BatchLine) (*mediarec.BatchResult, error)
 }
 
-// RegisterItemRoutes mounts the catalog routes; admin guards the writes.
+// RegisterItemRoutes mounts the catalog routes, the tag counts among them;
+// admin guards the writes.
 func RegisterItemRoutes(r fiber.Router, svc ItemService, admin fiber.Handler) {
 	h := itemHandler{svc: svc}
 	r.Get("/v1/items", h.list)
+	r.Get("/v1/tags", h.tags)
 	r.Post("/v1/items/batch", admin, h.batch)
 	r.Put("/v1/items/by-external-id/:external_id", admin, h.upsert)
 	r.Get("/v1/items/:id", h.get)
@@ -44,18 +48,51 @@ func RegisterItemRoutes(r fiber.Router, svc ItemService, admin fiber.Handler) {
 type itemHandler struct{ svc ItemService }
 
 func (h itemHandler) list(c *fiber.Ctx) error {
+	if c.Context().QueryArgs().Has("ids") {
+		return h.listByIDs(c)
+	}
 	limit, err := queryLimit(c)
 	if err != nil {
 		return err
 	}
 	page, err := h.svc.FindItems(c.UserContext(), catalog.ListQuery{
 		Types: queryTypes(c, "type"), Genre: c.Query("genre"), Query: c.Query("q"),
-		Cursor: c.Query("cursor"), Limit: limit,
+		EmbeddingStatus: mediarec.EmbeddingStatus(c.Query("embedding_status")),
+		Cursor:          c.Query("cursor"), Limit: limit,
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(page)
+}
+
+// listByIDs answers GET /v1/items?ids=3,1,2: the items named, in that
+// order, without the unknown ones. It is a lookup, not a listing, so it
+// takes no filter, limit or cursor.
+func (h itemHandler) listByIDs(c *fiber.Ctx) error {
+	args := c.Context().QueryArgs()
+	for _, name := range []string{"type", "genre", "q", "embedding_status", "limit", "cursor"} {
+		if args.Has(name) {
+			return invalidField(name, "cannot be combined with ids")
+		}
+	}
+	list := splitList(c.Query("ids"))
+	if len(list) > catalog.MaxIDs {
+		return invalidField("ids", fmt.Sprintf("must list at most %d ids; this lists %d", catalog.MaxIDs, len(list)))
+	}
+	ids := make([]int64, len(list))
+	for i, s := range list {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id < 1 {
+			return invalidField("ids", fmt.Sprintf("%q is not an item id", s))
+		}
+		ids[i] = id
+	}
+	items, err := h.svc.FindItemsByIDs(c.UserContext(), ids)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
 }
 
 func (h itemHandler) get(c *fiber.Ctx) error {

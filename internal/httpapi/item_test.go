@@ -122,6 +122,11 @@ func TestBadInput(t *testing.T) {
 		{"unknown route", "GET", "/v1/nothing", "", 404, "", "No such route"},
 		{"empty batch", "POST", "/v1/items/batch", "\n\n", 400, "", "empty"},
 		{"upsert without body", "PUT", "/v1/items/by-external-id/x", "", 400, "", "empty"},
+		{"relative image url", "POST", "/v1/items", `{"type":"movie","title":"x","image_url":"/covers/x.jpg"}`, 400, "image_url", ""},
+		{"script image url", "POST", "/v1/items", `{"type":"movie","title":"x","image_url":"javascript:alert(1)"}`, 400, "image_url", ""},
+		{"ftp image url", "POST", "/v1/items", `{"type":"movie","title":"x","image_url":"ftp://example.com/x.jpg"}`, 400, "image_url", ""},
+		{"long image url", "POST", "/v1/items", `{"type":"movie","title":"x","image_url":"https://example.com/` + strings.Repeat("x", 2000) + `"}`, 400, "image_url", ""},
+		{"patch bad image url", "PATCH", "/v1/items/1", `{"image_url":"not a url"}`, 400, "image_url", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,7 +32,9 @@ func (h searchHandler) search(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.Search(c.UserContext(), recs.SearchQuery{Text: c.Query("q"), Types: queryTypes(c, "types"), Limit: limit})
+	res, err := h.svc.Search(c.UserContext(), recs.SearchQuery{
+		Text: c.Query("q"), Types: queryTypes(c, "types"), Limit: limit, Ignore: splitList(c.Query("ignore")),
+	})
 	if err != nil {
 		return err
 	}

@@ -21,29 +21,32 @@ const upsertChunk = 1000
 // itemColumns reads an item back in the shape of mediarec.Item: NULL external
 // ids and years become the zero values the domain uses.
 const itemColumns = `id, coalesce(external_id, ''), type, title, description, genres, tags,
-	creators, coalesce(year, 0), language, popularity, embedding_status, embedding_error, version, created_at, updated_at`
+	creators, coalesce(year, 0), language, popularity, image_url, embedding_status, embedding_error, version, created_at, updated_at`
 
 // upsertSQL inserts an item or, when its external id exists and its content
 // differs, replaces the content. Unchanged rows are not touched, so they keep
 // their version and embedding, and the statement returns no row for them.
-// Popularity is not content: popularitySQL writes it first.
-const upsertSQL = `INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language, popularity)
-VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9, $10)
+// Popularity and the image URL are not content: attributesSQL writes them
+// first.
+const upsertSQL = `INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language, popularity, image_url)
+VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9, $10, $11)
 ON CONFLICT (external_id) DO UPDATE SET
 	type = excluded.type, title = excluded.title, description = excluded.description,
 	genres = excluded.genres, tags = excluded.tags, creators = excluded.creators,
-	year = excluded.year, language = excluded.language, popularity = excluded.popularity,
+	year = excluded.year, language = excluded.language, popularity = excluded.popularity, image_url = excluded.image_url,
 	embedding_status = 'pending', embedding_error = '', version = items.version + 1, updated_at = now()
 WHERE (items.type, items.title, items.description, items.genres, items.tags, items.creators, items.year, items.language)
 	IS DISTINCT FROM
 	(excluded.type, excluded.title, excluded.description, excluded.genres, excluded.tags, excluded.creators, excluded.year, excluded.language)
 RETURNING id, version`
 
-// popularitySQL sets an existing item's popularity when it differs and
-// returns the item's id and version then. It runs before upsertSQL, whose
-// RETURNING cannot tell the old row from the new: when upsertSQL then finds
-// the content unchanged, the row it names is a change of popularity alone.
-const popularitySQL = `UPDATE items SET popularity = $2 WHERE external_id = $1 AND popularity <> $2 RETURNING id, version`
+// attributesSQL sets an existing item's popularity and image URL when
+// either differs and returns the item's id and version then. It runs before
+// upsertSQL, whose RETURNING cannot tell the old row from the new: when
+// upsertSQL then finds the content unchanged, the row it names is a change
+// of those attributes alone.
+const attributesSQL = `UPDATE items SET popularity = $2, image_url = $3
+WHERE external_id = $1 AND (popularity <> $2 OR image_url <> $3) RETURNING id, version`
 
 // CatalogStore stores the catalog's items in PostgreSQL.
 type CatalogStore struct {
@@ -92,6 +95,13 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 	if f.Query != "" {
 		where = append(where, "title ILIKE '%' || "+arg(escapeLike(f.Query))+" || '%'")
 	}
+	if f.EmbeddingStatus == mediarec.EmbeddingFailed {
+		// A literal, not a parameter, so that a generic plan can still
+		// use the partial index items_embedding_failed_id_idx.
+		where = append(where, "embedding_status = 'failed'")
+	} else if f.EmbeddingStatus != "" {
+		where = append(where, "embedding_status = "+arg(string(f.EmbeddingStatus)))
+	}
 	sql := "SELECT " + itemColumns + " FROM items WHERE " + strings.Join(where, " AND ") + " ORDER BY id"
 	if f.Limit > 0 {
 		sql += " LIMIT " + arg(f.Limit)
@@ -110,10 +120,10 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) error {
 	// One statement writes the item and its outbox entry atomically.
 	err := s.db.Pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language, popularity)
-			VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9, $10)
+			INSERT INTO items (external_id, type, title, description, genres, tags, creators, year, language, popularity, image_url)
+			VALUES (nullif($1, ''), $2, $3, $4, $5, $6, $7, nullif($8, 0), $9, $10, $11)
 			RETURNING id, version, embedding_status, created_at, updated_at
-		), out AS (INSERT INTO outbox (item_id, version, trace_parent) SELECT id, version, $11::text FROM ins)
+		), out AS (INSERT INTO outbox (item_id, version, trace_parent) SELECT id, version, $12::text FROM ins)
 		SELECT id, version, embedding_status, created_at, updated_at FROM ins`, append(contentArgs(item), tracing.TraceParent(ctx))...,
 	).Scan(&item.ID, &item.Version, &item.EmbeddingStatus, &item.CreatedAt, &item.UpdatedAt)
 	if isUniqueViolation(err) {
@@ -143,7 +153,7 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 	}
 	item := *old
 	upd.Apply(&item)
-	if item.SameContent(old) && item.Popularity == old.Popularity {
+	if item.SameContent(old) && item.SameAttributes(old) {
 		return old, nil
 	}
 
@@ -152,17 +162,17 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 		enqueue = enqueueSQL
 	)
 	if item.SameContent(old) {
-		// A new popularity alone keeps the version, so nothing is
-		// re-embedded; the event-only change tells the other services'
-		// copies of the item.
-		rows, _ := tx.Query(ctx, `UPDATE items SET popularity = $1 WHERE id = $2 RETURNING `+itemColumns, item.Popularity, id)
+		// A new popularity or image alone keeps the version, so nothing
+		// is re-embedded; the event-only change tells the other
+		// services' copies of the item.
+		rows, _ := tx.Query(ctx, `UPDATE items SET popularity = $1, image_url = $2 WHERE id = $3 RETURNING `+itemColumns, item.Popularity, item.ImageURL, id)
 		updated, err = pgx.CollectExactlyOneRow(rows, scanItem)
 		enqueue = enqueueEventOnlySQL
 	} else {
 		rows, _ := tx.Query(ctx, `UPDATE items SET external_id = nullif($1, ''), type = $2, title = $3,
 		description = $4, genres = $5, tags = $6, creators = $7, year = nullif($8, 0), language = $9, popularity = $10,
-		embedding_status = 'pending', embedding_error = '', version = version + 1, updated_at = now()
-		WHERE id = $11 RETURNING `+itemColumns, append(contentArgs(&item), id)...)
+		image_url = $11, embedding_status = 'pending', embedding_error = '', version = version + 1, updated_at = now()
+		WHERE id = $12 RETURNING `+itemColumns, append(contentArgs(&item), id)...)
 		updated, err = pgx.CollectExactlyOneRow(rows, scanItem)
 	}
 	if isUniqueViolation(err) {
@@ -221,12 +231,12 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 				popChanged bool
 				pop        change
 			)
-			batch.Queue(popularitySQL, item.ExternalID, item.Popularity).QueryRow(func(row pgx.Row) error {
+			batch.Queue(attributesSQL, item.ExternalID, item.Popularity, item.ImageURL).QueryRow(func(row pgx.Row) error {
 				err := row.Scan(&pop.itemID, &pop.version)
 				if errors.Is(err, pgx.ErrNoRows) {
 					return nil
 				} else if err != nil {
-					return fmt.Errorf("item %q: popularity: %w", item.ExternalID, err)
+					return fmt.Errorf("item %q: attributes: %w", item.ExternalID, err)
 				}
 				popChanged, pop.eventOnly = true, true
 				return nil
@@ -236,8 +246,8 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 				err := row.Scan(&item.ID, &version)
 				switch {
 				case errors.Is(err, pgx.ErrNoRows) && popChanged:
-					// Only the popularity changed: tell the other
-					// services, embed nothing.
+					// Only the popularity or image changed: tell
+					// the other services, embed nothing.
 					outcomes[start+i], item.ID = mediarec.Updated, pop.itemID
 					changed = append(changed, pop)
 					return nil
@@ -322,16 +332,16 @@ func findItemByID(ctx context.Context, q querier, id int64, suffix string) (*med
 func scanItem(row pgx.CollectableRow) (*mediarec.Item, error) {
 	var it mediarec.Item
 	err := row.Scan(&it.ID, &it.ExternalID, &it.Type, &it.Title, &it.Description, &it.Genres, &it.Tags,
-		&it.Creators, &it.Year, &it.Language, &it.Popularity, &it.EmbeddingStatus, &it.EmbeddingError, &it.Version, &it.CreatedAt, &it.UpdatedAt)
+		&it.Creators, &it.Year, &it.Language, &it.Popularity, &it.ImageURL, &it.EmbeddingStatus, &it.EmbeddingError, &it.Version, &it.CreatedAt, &it.UpdatedAt)
 	return &it, err
 }
 
-// contentArgs returns the arguments $1 to $10 of the insert and update
+// contentArgs returns the arguments $1 to $11 of the insert and update
 // statements. nil lists become empty arrays, since the columns are NOT NULL
 // and pgx sends a nil slice as NULL.
 func contentArgs(item *mediarec.Item) []any {
 	return []any{item.ExternalID, string(item.Type), item.Title, item.Description,
-		nonNil(item.Genres), nonNil(item.Tags), nonNil(item.Creators), item.Year, item.Language, item.Popularity}
+		nonNil(item.Genres), nonNil(item.Tags), nonNil(item.Creators), item.Year, item.Language, item.Popularity, item.ImageURL}
 }
 
 func nonNil(s []string) []string {

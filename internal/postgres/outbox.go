@@ -123,3 +123,23 @@ func (s *CatalogStore) CountEmbeddingStatus(ctx context.Context) (map[mediarec.E
 	}
 	return counts, nil
 }
+
+// CountEmbeddingStatusByType counts items per type and embedding status,
+// in one grouped query that the (embedding_status, type) index serves
+// without reading the items.
+func (s *CatalogStore) CountEmbeddingStatusByType(ctx context.Context) (map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int, error) {
+	rows, _ := s.db.Pool.Query(ctx, `SELECT type, embedding_status, count(*) FROM items GROUP BY embedding_status, type`)
+	counts := map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int{}
+	var typ, st string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&typ, &st, &n}, func() error {
+		if counts[mediarec.ItemType(typ)] == nil {
+			counts[mediarec.ItemType(typ)] = map[mediarec.EmbeddingStatus]int{}
+		}
+		counts[mediarec.ItemType(typ)][mediarec.EmbeddingStatus(st)] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count embedding status by type: %w", err)
+	}
+	return counts, nil
+}

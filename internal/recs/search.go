@@ -20,7 +20,14 @@ type SearchQuery struct {
 	Text  string
 	Types []mediarec.ItemType
 	Limit int
+	// Ignore names parts of the reading to leave out, as a user removes a
+	// filter the service read into their words: "types", "years",
+	// "genres" or "title" (Ignorable).
+	Ignore []string
 }
+
+// Ignorable are the parts of a query's reading a search may ignore.
+var Ignorable = []string{"types", "years", "genres", "title"}
 
 // SearchResult is the answer to a search.
 type SearchResult struct {
@@ -80,7 +87,21 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	if len(q.Text) > maxQueryLen {
 		return nil, invalid("q", fmt.Sprintf("must be at most %d bytes", maxQueryLen))
 	}
+	for _, part := range q.Ignore {
+		if !slices.Contains(Ignorable, part) {
+			return nil, invalid("ignore", "must name parts of the reading: "+strings.Join(Ignorable, ", "))
+		}
+	}
 	p := ParseQuery(q.Text)
+	if slices.Contains(q.Ignore, "types") {
+		p.Types = nil
+	}
+	if slices.Contains(q.Ignore, "years") {
+		p.YearFrom, p.YearTo = 0, 0
+	}
+	if slices.Contains(q.Ignore, "genres") {
+		p.Genres, p.OnlyGenres = nil, false
+	}
 	types := slices.Clone(q.Types)
 	for _, t := range p.Types {
 		if !slices.Contains(types, t) {
@@ -88,7 +109,10 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 		}
 	}
 	f := keyword.Filter{Types: types, YearFrom: p.YearFrom, YearTo: p.YearTo, Genres: p.Genres}
-	title := s.namedTitle(p, q.Text, types)
+	var title *named
+	if !slices.Contains(q.Ignore, "title") {
+		title = s.namedTitle(p, q.Text, types)
+	}
 	if title != nil && !title.like {
 		f.Genres = nil // "Crime and Punishment" names a book, not a genre
 	}

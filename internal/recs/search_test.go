@@ -179,3 +179,55 @@ func foundTitles(items []recs.ScoredItem) []string {
 	}
 	return out
 }
+
+// TestSearchIgnore: a user removes a filter the service read into their
+// words, and the search runs again without it.
+func TestSearchIgnore(t *testing.T) {
+	svc, _ := demoSearch(t)
+	ctx := context.Background()
+	tests := []struct {
+		q      string
+		ignore []string
+		check  func(t *testing.T, res *recs.SearchResult)
+	}{
+		{"a podcast about history", []string{"types"}, func(t *testing.T, res *recs.SearchResult) {
+			if len(res.Parsed.Types) > 0 {
+				t.Errorf("parsed types %v, want none", res.Parsed.Types)
+			}
+			if !slices.ContainsFunc(res.Items, func(it recs.ScoredItem) bool { return it.Item.Type != mediarec.TypePodcast }) {
+				t.Errorf("only podcasts without the type filter: %v", foundTitles(res.Items))
+			}
+		}},
+		{"a romantic comedy from the 90s", []string{"years"}, func(t *testing.T, res *recs.SearchResult) {
+			if res.Parsed.YearFrom != 0 || res.Parsed.YearTo != 0 {
+				t.Errorf("parsed years %d–%d, want none", res.Parsed.YearFrom, res.Parsed.YearTo)
+			}
+			if !slices.ContainsFunc(res.Items, func(it recs.ScoredItem) bool { return it.Item.Year < 1990 || it.Item.Year > 1999 }) {
+				t.Errorf("only 90s items without the years: %v", foundTitles(res.Items))
+			}
+		}},
+		{"horror movies", []string{"genres"}, func(t *testing.T, res *recs.SearchResult) {
+			if len(res.Parsed.Genres) > 0 {
+				t.Errorf("parsed genres %v, want none", res.Parsed.Genres)
+			}
+		}},
+		{"something like Interstellar", []string{"title"}, func(t *testing.T, res *recs.SearchResult) {
+			if res.Parsed.Title != nil {
+				t.Errorf("parsed title %+v, want none", res.Parsed.Title)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			res, err := svc.Search(ctx, recs.SearchQuery{Text: tt.q, Limit: 10, Ignore: tt.ignore})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, res)
+		})
+	}
+	_, err := svc.Search(ctx, recs.SearchQuery{Text: "films", Limit: 10, Ignore: []string{"everything"}})
+	if mediarec.ErrorCode(err) != mediarec.EINVALID {
+		t.Errorf("ignore=everything: %v, want EINVALID", err)
+	}
+}

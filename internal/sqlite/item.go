@@ -29,7 +29,7 @@ func NewCatalogStore(ctx context.Context, db *DB) (*CatalogStore, error) {
 	return &CatalogStore{db: db}, nil
 }
 
-const itemColumns = `id, external_id, type, title, description, genres, tags, creators, year, language, popularity, embedding_status, embedding_error, version, created_at, updated_at`
+const itemColumns = `id, external_id, type, title, description, genres, tags, creators, year, language, popularity, image_url, embedding_status, embedding_error, version, created_at, updated_at`
 
 // FindItemByID returns ENOTFOUND for an unknown id.
 func (s *CatalogStore) FindItemByID(ctx context.Context, id int64) (*mediarec.Item, error) {
@@ -58,6 +58,10 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 	if f.Query != "" {
 		where = append(where, `title_fold LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
+	}
+	if f.EmbeddingStatus != "" {
+		where = append(where, "embedding_status = ?")
+		args = append(args, string(f.EmbeddingStatus))
 	}
 	args = append(args, f.Limit)
 	rows, err := s.db.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
@@ -88,8 +92,8 @@ func (s *CatalogStore) CreateItem(ctx context.Context, item *mediarec.Item) erro
 	defer tx.Rollback()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	args := append(contentArgs(item), now.UnixMicro(), now.UnixMicro())
-	err = tx.QueryRowContext(ctx, `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, popularity, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&item.ID)
+	err = tx.QueryRowContext(ctx, `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, popularity, image_url, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&item.ID)
 	if err != nil {
 		return formatError(fmt.Errorf("create item: %w", err))
 	}
@@ -119,10 +123,10 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 	before := *item
 	upd.Apply(item)
 	if item.SameContent(&before) {
-		if item.Popularity == before.Popularity {
+		if item.SameAttributes(&before) {
 			return item, nil
 		}
-		return item, s.setPopularity(ctx, tx, item)
+		return item, s.setAttributes(ctx, tx, item)
 	}
 	// A content change invalidates the item's vector.
 	item.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
@@ -130,7 +134,7 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 	item.Version++
 	args := append(contentArgs(item), item.UpdatedAt.UnixMicro(), id)
 	if _, err := tx.ExecContext(ctx, `UPDATE items SET external_id = ?, type = ?, title = ?, title_fold = ?, description = ?, genres = ?, genres_fold = ?,
-		tags = ?, creators = ?, year = ?, language = ?, popularity = ?, embedding_status = 'pending', embedding_error = '', version = version + 1, updated_at = ? WHERE id = ?`, args...); err != nil {
+		tags = ?, creators = ?, year = ?, language = ?, popularity = ?, image_url = ?, embedding_status = 'pending', embedding_error = '', version = version + 1, updated_at = ? WHERE id = ?`, args...); err != nil {
 		return nil, formatError(fmt.Errorf("update item %d: %w", id, err))
 	}
 	if err := enqueue(ctx, tx, id, item.Version, false); err != nil {
@@ -142,18 +146,18 @@ func (s *CatalogStore) UpdateItem(ctx context.Context, id int64, upd mediarec.It
 	return item, nil
 }
 
-// setPopularity writes a new popularity alone, in tx, and commits. It keeps
-// the version, so nothing is re-embedded; the event-only change tells the
-// other services' copies of the item.
-func (s *CatalogStore) setPopularity(ctx context.Context, tx *sql.Tx, item *mediarec.Item) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE items SET popularity = ? WHERE id = ?`, item.Popularity, item.ID); err != nil {
-		return fmt.Errorf("update popularity of item %d: %w", item.ID, err)
+// setAttributes writes a new popularity and image URL alone, in tx, and
+// commits. It keeps the version, so nothing is re-embedded; the event-only
+// change tells the other services' copies of the item.
+func (s *CatalogStore) setAttributes(ctx context.Context, tx *sql.Tx, item *mediarec.Item) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE items SET popularity = ?, image_url = ? WHERE id = ?`, item.Popularity, item.ImageURL, item.ID); err != nil {
+		return fmt.Errorf("update attributes of item %d: %w", item.ID, err)
 	}
 	if _, err := tx.ExecContext(ctx, enqueueEventOnlySQL, item.ID, item.Version, time.Now().UnixMicro(), tracing.TraceParent(ctx)); err != nil {
-		return fmt.Errorf("update popularity of item %d: enqueue: %w", item.ID, err)
+		return fmt.Errorf("update attributes of item %d: enqueue: %w", item.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("update popularity of item %d: %w", item.ID, err)
+		return fmt.Errorf("update attributes of item %d: %w", item.ID, err)
 	}
 	return nil
 }
@@ -187,23 +191,24 @@ func (s *CatalogStore) DeleteItem(ctx context.Context, id int64) error {
 
 // upsertSQL updates a row only when its content differs, so an unchanged item
 // returns no row; version 1 tells a fresh insert from an update. Popularity
-// is not content: popularitySQL writes it first.
-const upsertSQL = `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, popularity, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// and the image URL are not content: attributesSQL writes them first.
+const upsertSQL = `INSERT INTO items (external_id, type, title, title_fold, description, genres, genres_fold, tags, creators, year, language, popularity, image_url, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (external_id) DO UPDATE SET type = excluded.type, title = excluded.title, title_fold = excluded.title_fold,
 		description = excluded.description, genres = excluded.genres, genres_fold = excluded.genres_fold, tags = excluded.tags,
-		creators = excluded.creators, year = excluded.year, language = excluded.language, popularity = excluded.popularity, updated_at = excluded.updated_at,
+		creators = excluded.creators, year = excluded.year, language = excluded.language, popularity = excluded.popularity, image_url = excluded.image_url, updated_at = excluded.updated_at,
 		embedding_status = 'pending', embedding_error = '', version = items.version + 1
 	WHERE items.type IS NOT excluded.type OR items.title IS NOT excluded.title OR items.description IS NOT excluded.description
 		OR items.genres IS NOT excluded.genres OR items.tags IS NOT excluded.tags OR items.creators IS NOT excluded.creators
 		OR items.year IS NOT excluded.year OR items.language IS NOT excluded.language
 	RETURNING id, version`
 
-// popularitySQL sets an existing item's popularity when it differs and
-// returns the item's id and version then. It runs before upsertSQL, whose
-// RETURNING cannot tell the old row from the new: when upsertSQL then finds
-// the content unchanged, the row it names is a change of popularity alone.
-const popularitySQL = `UPDATE items SET popularity = ? WHERE external_id = ? AND popularity <> ? RETURNING id, version`
+// attributesSQL sets an existing item's popularity and image URL when
+// either differs and returns the item's id and version then. It runs before
+// upsertSQL, whose RETURNING cannot tell the old row from the new: when
+// upsertSQL then finds the content unchanged, the row it names is a change
+// of those attributes alone.
+const attributesSQL = `UPDATE items SET popularity = ?, image_url = ? WHERE external_id = ? AND (popularity <> ? OR image_url <> ?) RETURNING id, version`
 
 // UpsertItems inserts or updates items by external id in one transaction.
 func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error) {
@@ -222,11 +227,11 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 		return nil, fmt.Errorf("upsert items: %w", err)
 	}
 	defer lookup.Close()
-	popularity, err := tx.PrepareContext(ctx, popularitySQL)
+	attributes, err := tx.PrepareContext(ctx, attributesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("upsert items: %w", err)
 	}
-	defer popularity.Close()
+	defer attributes.Close()
 	outbox, err := tx.PrepareContext(ctx, enqueueSQL)
 	if err != nil {
 		return nil, fmt.Errorf("upsert items: %w", err)
@@ -246,16 +251,16 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 			version, popVersion int
 			popID               int64
 		)
-		err := popularity.QueryRowContext(ctx, item.Popularity, item.ExternalID, item.Popularity).Scan(&popID, &popVersion)
+		err := attributes.QueryRowContext(ctx, item.Popularity, item.ImageURL, item.ExternalID, item.Popularity, item.ImageURL).Scan(&popID, &popVersion)
 		popChanged := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("upsert item %q: popularity: %w", item.ExternalID, err)
+			return nil, fmt.Errorf("upsert item %q: attributes: %w", item.ExternalID, err)
 		}
 		err = upsert.QueryRowContext(ctx, append(contentArgs(item), now, now)...).Scan(&item.ID, &version)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && popChanged:
-			// Only the popularity changed: tell the other services, embed
-			// nothing.
+			// Only the popularity or image changed: tell the other
+			// services, embed nothing.
 			outcomes[i], item.ID = mediarec.Updated, popID
 			if _, err := eventOnly.ExecContext(ctx, popID, popVersion, now, traceParent); err != nil {
 				return nil, fmt.Errorf("upsert item %q: enqueue: %w", item.ExternalID, err)
@@ -284,7 +289,7 @@ func (s *CatalogStore) UpsertItems(ctx context.Context, items []*mediarec.Item) 
 	return outcomes, nil
 }
 
-// contentArgs returns the columns external_id through popularity in the
+// contentArgs returns the columns external_id through image_url in the
 // order the INSERT and UPDATE statements above name them.
 func contentArgs(item *mediarec.Item) []any {
 	var ext, year any
@@ -299,7 +304,7 @@ func contentArgs(item *mediarec.Item) []any {
 		fold[i] = strings.ToLower(g)
 	}
 	return []any{ext, string(item.Type), item.Title, strings.ToLower(item.Title), item.Description,
-		jsonList(item.Genres), jsonList(fold), jsonList(item.Tags), jsonList(item.Creators), year, item.Language, item.Popularity}
+		jsonList(item.Genres), jsonList(fold), jsonList(item.Tags), jsonList(item.Creators), year, item.Language, item.Popularity, item.ImageURL}
 }
 
 func jsonList(list []string) string {
@@ -321,7 +326,7 @@ func scanItem(row scanner) (*mediarec.Item, error) {
 		createdMicro, updatedMicro int64
 	)
 	if err := row.Scan(&item.ID, &ext, &item.Type, &item.Title, &item.Description, &genres, &tags, &creators,
-		&year, &item.Language, &item.Popularity, &item.EmbeddingStatus, &item.EmbeddingError, &item.Version, &createdMicro, &updatedMicro); err != nil {
+		&year, &item.Language, &item.Popularity, &item.ImageURL, &item.EmbeddingStatus, &item.EmbeddingError, &item.Version, &createdMicro, &updatedMicro); err != nil {
 		return nil, err
 	}
 	item.ExternalID, item.Year = ext.String, int(year.Int64)

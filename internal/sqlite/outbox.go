@@ -172,3 +172,32 @@ func int64Args(ids []int64) []any {
 	}
 	return args
 }
+
+// CountEmbeddingStatusByType counts items per type and embedding status,
+// in one grouped query that the (embedding_status, type) index serves.
+func (s *CatalogStore) CountEmbeddingStatusByType(ctx context.Context) (map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT type, embedding_status, count(*) FROM items GROUP BY embedding_status, type`)
+	if err != nil {
+		return nil, fmt.Errorf("count embedding status by type: %w", err)
+	}
+	defer rows.Close()
+	counts := map[mediarec.ItemType]map[mediarec.EmbeddingStatus]int{}
+	for rows.Next() {
+		var (
+			typ mediarec.ItemType
+			st  mediarec.EmbeddingStatus
+			n   int
+		)
+		if err := rows.Scan(&typ, &st, &n); err != nil {
+			return nil, fmt.Errorf("count embedding status by type: %w", err)
+		}
+		if counts[typ] == nil {
+			counts[typ] = map[mediarec.EmbeddingStatus]int{}
+		}
+		counts[typ][st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count embedding status by type: %w", err)
+	}
+	return counts, nil
+}

@@ -76,6 +76,8 @@ func describe(fe validator.FieldError) string {
 			return fmt.Sprintf("must be %s %s characters", bound, fe.Param())
 		}
 		return fmt.Sprintf("must be %s %s", bound, fe.Param())
+	case "http_url":
+		return "must be an absolute http or https URL"
 	case "gt":
 		return fmt.Sprintf("must be greater than %s", fe.Param())
 	}

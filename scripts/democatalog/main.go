@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,6 +173,8 @@ func checkItem(r *mediarec.Item) error {
 		return fmt.Errorf("%s: bad year %d", r.ExternalID, r.Year)
 	case r.Popularity < 0:
 		return fmt.Errorf("%s: bad popularity %d", r.ExternalID, r.Popularity)
+	case r.ImageURL != "" && !isHTTPURL(r.ImageURL):
+		return fmt.Errorf("%s: bad image_url %q", r.ExternalID, r.ImageURL)
 	}
 	lists := []struct {
 		entries []string
@@ -185,4 +188,11 @@ func checkItem(r *mediarec.Item) error {
 		}
 	}
 	return nil
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL of at most
+// 2,000 bytes, as mediarec.Item.ImageURL must be.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && len(s) <= 2000 && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -44,6 +44,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"EmbeddingStatus", testEmbeddingStatus},
 		{"StatusChangesAnnounced", testStatusChangesAnnounced},
 		{"Popularity", testPopularity},
+		{"ImageURL", testImageURL},
+		{"FindItemsByEmbeddingStatus", testFindItemsByEmbeddingStatus},
+		{"CountEmbeddingStatusByType", testCountEmbeddingStatusByType},
+		{"FindTopTags", testFindTopTags},
 		{"EnqueueAll", testEnqueueAll},
 		{"ChangesKeepTraceParent", testChangesKeepTraceParent},
 		{"CountChanges", testCountChanges},
@@ -62,6 +66,7 @@ func sample(ext, title string) *mediarec.Item {
 		Description: "A crew travels through a wormhole.",
 		Genres:      []string{"Sci-Fi", "Drama"}, Tags: []string{"space", "time travel"},
 		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en", Popularity: 2_000_000_000_000,
+		ImageURL: "https://images.example.com/interstellar.jpg?w=300&h=450",
 	}
 }
 

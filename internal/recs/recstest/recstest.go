@@ -50,6 +50,7 @@ func sample(id int64, typ mediarec.ItemType, title string) *mediarec.Item {
 		Description: "A crew travels through a wormhole.",
 		Genres:      []string{"Sci-Fi", "Drama"}, Tags: []string{"space", "time travel"},
 		Creators: []string{"Christopher Nolan"}, Year: 2014, Language: "en", Popularity: 2_000_000_000_000,
+		ImageURL:        "https://images.example.com/interstellar.jpg?w=300&h=450",
 		EmbeddingStatus: mediarec.EmbeddingDone, Version: 3, CreatedAt: at, UpdatedAt: at.Add(time.Hour),
 	}
 }
