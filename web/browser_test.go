@@ -2,10 +2,16 @@ package web_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
+	"image"
+	pngenc "image/png"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,11 +106,12 @@ func TestBrowser(t *testing.T) {
 	b.focusKeys("#variety", kb.Home)
 	b.waitFor(`document.getElementById("variety-value").textContent === "focused" && !document.querySelector("#recommendations[aria-busy]")`)
 	focused := b.settled(listed)
+	genres := `new Set([...document.querySelectorAll("#recommendations .genres")].flatMap((g) => g.textContent.split(", "))).size`
+	focusedGenres := evaluate[int](b, genres)
 	b.focusKeys("#variety", kb.End)
 	b.waitFor(fmt.Sprintf(`document.getElementById("variety-value").textContent === "varied" &&
 		!document.querySelector("#recommendations[aria-busy]") && %s !== %q`, listed, focused))
-	genres := `new Set([...document.querySelectorAll("#recommendations .genres")].flatMap((g) => g.textContent.split(", "))).size`
-	report.add("genres among the recommendations, variety focused → varied", fmt.Sprintf("→ %d", evaluate[int](b, genres)))
+	report.add("genres among the recommendations, variety focused → varied", fmt.Sprintf("%d → %d", focusedGenres, evaluate[int](b, genres)))
 
 	// Search in plain words, with the parsed type as a removable filter,
 	// once the whole catalog is searchable.
@@ -137,8 +144,20 @@ func TestBrowser(t *testing.T) {
 	b.click(`.row.undone button`)
 	b.waitFor(`!document.querySelector(".row.undone")`)
 
-	// The API calls the pages make, timed on the demo catalog.
-	measureAPI(t, demo.url, report)
+	// Covers: the image where it loads, the placeholder where it does not.
+	covers := coverServer(t)
+	admin := apiToken(t, demo.url, "POST", "/v1/auth/login", map[string]string{"email": "demo@mediarec.local", "password": "demo-password"})
+	for _, c := range []struct{ path, loaded string }{
+		{"/cover.png", `i.complete && i.naturalWidth === 40`},
+		{"/missing.png", `false`},
+	} {
+		id := createItem(t, demo.url, admin, covers.URL+c.path)
+		b.open(fmt.Sprintf("/#/item/%d", id))
+		b.waitFor(fmt.Sprintf(`(() => {
+			const i = document.querySelector(".item-cover img.cover");
+			return i ? %s : document.querySelector(".item-cover .placeholder") !== null;
+		})()`, c.loaded))
+	}
 
 	// The operator's page, for the demo's administrator only.
 	b.open("/#/operator")
@@ -150,7 +169,7 @@ func TestBrowser(t *testing.T) {
 	b.click(`main form button[type=submit]`)
 	b.waitFor(`document.querySelector('#nav a[href="#/operator"]')`)
 	b.click(`#nav a[href="#/operator"]`)
-	b.waitFor(`document.getElementById("embedded") && /of 11,812 items embedded/.test(document.body.textContent) &&
+	b.waitFor(`document.getElementById("embedded") && /[\d,]+ of [\d,]+ items embedded/.test(document.body.textContent) &&
 		document.querySelectorAll("table.by-type tbody tr").length === 4`)
 	b.click(`//button[normalize-space()="Re-embed the catalog"]`)
 	b.waitFor(`/Fitting a new model|Embedding with/.test(document.getElementById("reembed").textContent)`)
@@ -158,12 +177,54 @@ func TestBrowser(t *testing.T) {
 	b.checkConsole()
 }
 
+// coverServer serves a 40×60 cover at /cover.png and nothing else.
+func coverServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 60))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/cover.png" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(png.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// createItem adds a book with a cover to the catalog and returns its id.
+func createItem(t *testing.T, base, token, cover string) int64 {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"type": "book", "title": "A Book With a Cover " + cover, "image_url": cover})
+	req, _ := http.NewRequest("POST", base+"/v1/items", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var item struct{ ID int64 }
+	if err := json.NewDecoder(res.Body).Decode(&item); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("create an item: %d %v", res.StatusCode, err)
+	}
+	return item.ID
+}
+
 // demoServer is a running "mediarec demo".
 type demoServer struct{ url string }
 
 // buildMediarec builds the binary a user runs, without the race detector:
 // the figures are those of the real thing.
-func buildMediarec(t *testing.T) string {
+func buildMediarec(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mediarec")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mediarec")
@@ -178,7 +239,7 @@ var openLine = regexp.MustCompile(`Open (http://\S+)/ in your browser`)
 
 // startDemo runs "mediarec demo" as the README says and returns once it
 // prints where to open the UI.
-func startDemo(t *testing.T, bin string) demoServer {
+func startDemo(t testing.TB, bin string) demoServer {
 	t.Helper()
 	cmd := exec.Command(bin, "demo", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())

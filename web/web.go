@@ -18,9 +18,9 @@ var static embed.FS
 
 // contentSecurityPolicy allows the app's own scripts, styles and API calls
 // only: injected markup can neither run script nor send data elsewhere.
-// Covers are the one thing loaded from other origins (the catalogs' image
-// hosts).
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// Covers are the one thing loaded from other origins: the catalogs' image
+// hosts, over https or, on an operator's own network, http.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' https: http: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Register serves the UI's files on r: index.html at / and every other file
 // at its path. Each gets its own route so that API paths never reach here.

@@ -14,13 +14,6 @@ import (
 	"time"
 )
 
-// callsPerRoute is how many times each of the pages' API calls is timed.
-const callsPerRoute = 200
-
-// maxP99 is what every page's API calls must answer within, 99 times in
-// 100, on the demo catalog.
-const maxP99 = 50 * time.Millisecond
-
 // uiCall is one kind of API call a page makes, with varied arguments.
 type uiCall struct {
 	page, route string
@@ -36,14 +29,20 @@ var searches = []string{
 	"something like Amelie", "dystopian novels", "a documentary about music", "science fiction books from the 2000s",
 }
 
-// measureAPI times every API call the pages make, one after another as a
-// browser makes them, and fails on a route whose p99 is over maxP99.
-func measureAPI(t *testing.T, base string, rep *report) {
-	t.Helper()
-	user := apiToken(t, base, "POST", "/v1/auth/register", map[string]string{
+// BenchmarkUIAPI times every API call the pages make, one after another
+// as a browser makes them, on "mediarec demo" (built without the race
+// detector) once its catalog is embedded by the fitted model, and reports
+// each route's p50 and p99:
+//
+//	go test -run '^$' -bench UIAPI -benchtime 200x ./web/
+func BenchmarkUIAPI(b *testing.B) {
+	demo := startDemo(b, buildMediarec(b))
+	waitEmbedded(b, demo.url)
+	base := demo.url
+	user := apiToken(b, base, "POST", "/v1/auth/register", map[string]string{
 		"email": fmt.Sprintf("timer-%d@example.com", time.Now().UnixNano()), "password": "correct horse battery", "display_name": "Timer",
 	})
-	admin := apiToken(t, base, "POST", "/v1/auth/login", map[string]string{"email": "demo@mediarec.local", "password": "demo-password"})
+	admin := apiToken(b, base, "POST", "/v1/auth/login", map[string]string{"email": "demo@mediarec.local", "password": "demo-password"})
 	rng := rand.New(rand.NewPCG(1, 2))
 	item := func() int { return 1 + rng.IntN(11000) }
 	typeSets := []string{"", "movie", "book", "podcast", "documentary", "movie,book", "movie,documentary,book,podcast"}
@@ -99,38 +98,32 @@ func measureAPI(t *testing.T, base string, rep *report) {
 		}},
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	rep.add(fmt.Sprintf("API calls of the pages, %d each, one at a time: p50 / p99 (at most %v)", callsPerRoute, maxP99), "")
 	for _, c := range calls {
 		token := user
 		if c.admin {
 			token = admin
 		}
-		took := make([]time.Duration, 0, callsPerRoute)
-		slowest, slowestPath := time.Duration(0), ""
-		for i := range callsPerRoute {
-			method, path, body := c.request(i)
-			start := time.Now()
-			status := apiCall(t, client, base, method, path, token, body)
-			took = append(took, time.Since(start))
-			if took[i] > slowest {
-				slowest, slowestPath = took[i], path
+		b.Run(c.page+": "+c.route, func(b *testing.B) {
+			var took []time.Duration
+			for i := 0; b.Loop(); i++ {
+				method, path, body := c.request(i)
+				start := time.Now()
+				status := apiCall(b, client, base, method, path, token, body)
+				took = append(took, time.Since(start))
+				if status >= 300 && !(status == 404 && method == "DELETE") {
+					b.Fatalf("%s %s: status %d", method, path, status)
+				}
 			}
-			if status >= 300 && !(status == 404 && method == "DELETE") {
-				t.Fatalf("%s %s: status %d", method, path, status)
-			}
-		}
-		slices.Sort(took)
-		p50, p99 := took[len(took)/2], took[len(took)*99/100]
-		rep.add(fmt.Sprintf("  %-40s (%s)", c.route, c.page), fmt.Sprintf("%6.2f ms / %6.2f ms", ms(p50), ms(p99)))
-		if p99 > maxP99 {
-			t.Errorf("%s: p99 %v, want at most %v; the slowest, %v: %s", c.route, p99, maxP99, slowest, slowestPath)
-		}
+			slices.Sort(took)
+			b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+			b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+		})
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func apiCall(t *testing.T, client *http.Client, base, method, path, token string, body any) int {
+func apiCall(t testing.TB, client *http.Client, base, method, path, token string, body any) int {
 	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
@@ -156,7 +149,7 @@ func apiCall(t *testing.T, client *http.Client, base, method, path, token string
 	return res.StatusCode
 }
 
-func apiToken(t *testing.T, base, method, path string, body any) string {
+func apiToken(t testing.TB, base, method, path string, body any) string {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	res, err := http.Post(base+path, "application/json", bytes.NewReader(b))
@@ -174,7 +167,7 @@ func apiToken(t *testing.T, base, method, path string, body any) string {
 // waitEmbedded waits until every item of the demo catalog is embedded by
 // the model fitted on it: the demo embeds first by feature hashing, then
 // refits once the catalog has settled.
-func waitEmbedded(t *testing.T, base string) {
+func waitEmbedded(t testing.TB, base string) {
 	t.Helper()
 	admin := apiToken(t, base, "POST", "/v1/auth/login", map[string]string{"email": "demo@mediarec.local", "password": "demo-password"})
 	client := &http.Client{Timeout: 10 * time.Second}
