@@ -3,7 +3,12 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"mediarec"
 	"mediarec/internal/catalog"
@@ -18,6 +23,77 @@ func TestCatalogStore(t *testing.T) {
 	catalogtest.Run(t, func(t *testing.T) catalogtest.Store {
 		return mustCatalogStore(t, mustOpen(t, pgtest.NewDatabase(t)))
 	})
+}
+
+// TestCatalogStoreTrigramExtension runs the catalog's migrations as a user
+// who is not a superuser: pg_trgm is trusted, so CREATE on the database is
+// enough; without it the error says what the catalog needs.
+func TestCatalogStoreTrigramExtension(t *testing.T) {
+	tests := []struct {
+		name        string
+		createOnDB  bool
+		wantErrText string // "" for success
+	}{
+		{name: "CREATE on the database", createOnDB: true},
+		{name: "no CREATE on the database", createOnDB: false, wantErrText: "the catalog indexes titles with the pg_trgm extension"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := pgtest.NewDatabase(t)
+			admin := mustOpen(t, dsn)
+			role := fmt.Sprintf("mediarec_migrator_%d", time.Now().UnixNano())
+			ident := pgx.Identifier{role}.Sanitize()
+			var dbName string
+			if err := admin.Pool.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+				t.Fatal(err)
+			}
+			// A password, so that servers that require one (CI's
+			// service container) let the role in as well.
+			password := fmt.Sprintf("pw%d", time.Now().UnixNano())
+			if _, err := admin.Pool.Exec(ctx, "CREATE ROLE "+ident+" LOGIN PASSWORD '"+password+"'"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				// A role is the cluster's: drop what it owns and was
+				// granted here, then the role itself.
+				for _, sql := range []string{"DROP OWNED BY " + ident, "DROP ROLE " + ident} {
+					if _, err := admin.Pool.Exec(context.Background(), sql); err != nil {
+						t.Errorf("%s: %v", sql, err)
+					}
+				}
+			})
+			grants := []string{"GRANT USAGE, CREATE ON SCHEMA public TO " + ident}
+			if tt.createOnDB {
+				grants = append(grants, "GRANT CREATE ON DATABASE "+pgx.Identifier{dbName}.Sanitize()+" TO "+ident)
+			}
+			for _, sql := range grants {
+				if _, err := admin.Pool.Exec(ctx, sql); err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+
+			cfg, err := pgx.ParseConfig(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := url.URL{Scheme: "postgres", User: url.UserPassword(role, password), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + dbName, RawQuery: "sslmode=disable"}
+			db, err := postgres.Open(ctx, u.String())
+			if err != nil {
+				t.Skipf("cannot log in as a new role (the server may require passwords): %v", err)
+			}
+			t.Cleanup(db.Close)
+			_, err = postgres.NewCatalogStore(ctx, db)
+			switch {
+			case tt.wantErrText == "" && err != nil:
+				t.Fatalf("NewCatalogStore: %v", err)
+			case tt.wantErrText != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErrText)):
+				t.Fatalf("NewCatalogStore error = %v, want %q", err, tt.wantErrText)
+			case err != nil:
+				t.Logf("NewCatalogStore: %v", err)
+			}
+		})
+	}
 }
 
 func TestCatalogStoreReopen(t *testing.T) {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -55,16 +57,53 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 		where = append(where, "EXISTS (SELECT 1 FROM json_each(items.genres_fold) WHERE json_each.value = ?)")
 		args = append(args, strings.ToLower(f.Genre))
 	}
+	var match string // the trigram index's condition, if q has a trigram
 	if f.Query != "" {
+		fold := strings.ToLower(f.Query)
 		where = append(where, `title_fold LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
+		args = append(args, "%"+escapeLike(fold)+"%")
+		if utf8.RuneCountInString(fold) >= 3 {
+			// A quoted phrase is a plain substring to the trigram
+			// tokenizer, % and _ included.
+			match = `"` + strings.ReplaceAll(fold, `"`, `""`) + `"`
+		}
 	}
 	if f.EmbeddingStatus != "" {
 		where = append(where, "embedding_status = ?")
 		args = append(args, string(f.EmbeddingStatus))
 	}
-	args = append(args, f.Limit)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	cond := strings.Join(where, " AND ")
+	if match == "" {
+		// Without q, or with one too short for a trigram, the id order
+		// is walked until the page is full, which short strings, common
+		// in titles, soon fill.
+		return s.findItems(ctx, `SELECT `+itemColumns+` FROM items WHERE `+cond+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	}
+	// As in the PostgreSQL store: a common q fills the page from the
+	// first rows in id order, where the index would hand over a third of
+	// the table ("the": 0.1 s at a million items); a rarer one does not,
+	// and then the index finds it. The LIKE stays the final word.
+	if f.Limit > 0 {
+		items, err := s.findItems(ctx, `SELECT `+itemColumns+` FROM (SELECT * FROM items WHERE id > ? ORDER BY id LIMIT `+
+			strconv.Itoa(titleScanRows)+`) AS items WHERE `+cond+` ORDER BY id LIMIT ?`, append(append([]any{f.AfterID}, args...), f.Limit)...)
+		if err != nil || len(items) == f.Limit {
+			return items, err
+		}
+	}
+	return s.findItems(ctx, `SELECT `+itemColumns+` FROM items WHERE `+cond+
+		` AND id IN (SELECT rowid FROM items_title_fts WHERE items_title_fts MATCH ?) ORDER BY id LIMIT ?`, append(args, match, f.Limit)...)
+}
+
+// titleScanRows is how many rows in id order a title match reads before it
+// turns to the trigram index: a q in one title of twenty or more fills a
+// page of 50 within them. The index hands over rowids cheaply (a q in 3% of
+// a million titles: 17 ms), so the walk is kept shorter than PostgreSQL's,
+// which every rare q pays for.
+const titleScanRows = 1000
+
+// findItems runs a query that selects itemColumns.
+func (s *CatalogStore) findItems(ctx context.Context, query string, args ...any) ([]*mediarec.Item, error) {
+	rows, err := s.db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find items: %w", err)
 	}

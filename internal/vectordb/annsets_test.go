@@ -3,7 +3,6 @@ package vectordb_test
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -15,12 +14,12 @@ import (
 	"time"
 
 	"mediarec"
-	"mediarec/ingest"
 	"mediarec/internal/collab"
 	"mediarec/internal/datatest"
 	"mediarec/internal/embed"
 	"mediarec/internal/eval"
 	"mediarec/internal/recs"
+	"mediarec/internal/synth"
 )
 
 // The three vector sets of the ANN benchmark (see bench_test.go). Each has
@@ -110,17 +109,16 @@ func lowRankSet(n, nq int) *annSet {
 	return s
 }
 
-// annCatalog is the real catalog: MovieLens (with TMDB overviews, and the
-// TMDB films MovieLens lacks), goodbooks and the podcasts, embedded by the
-// LSA fitted on their texts as the service fits it.
+// annCatalog is the real catalog of package synth: MovieLens (with TMDB
+// overviews, and the TMDB films MovieLens lacks), goodbooks and the
+// podcasts, embedded by the LSA fitted on their texts as the service fits
+// it. Beyond it, sets grow with synth's mixes.
 type annCatalog struct {
+	src   *synth.Source
 	items []*mediarec.Item
 	vecs  [][]float32
 	lsa   *embed.LSA
 	ml    *eval.Dataset
-	// byTypeGenre lists the items of a type with a genre, for mixing
-	// related texts and building related profiles.
-	byTypeGenre map[string][]int
 }
 
 var annCatalogOnce struct {
@@ -132,11 +130,11 @@ var annCatalogOnce struct {
 func loadANNCatalog(tb testing.TB) *annCatalog {
 	tb.Helper()
 	ml := datatest.Dir(tb, datatest.MovieLens)
-	tmdb := datatest.Dir(tb, datatest.TMDB)
-	books := datatest.Dir(tb, datatest.Goodbooks)
-	pods := datatest.Dir(tb, datatest.Podcasts)
+	datatest.Dir(tb, datatest.TMDB)
+	datatest.Dir(tb, datatest.Goodbooks)
+	datatest.Dir(tb, datatest.Podcasts)
 	annCatalogOnce.Do(func() {
-		annCatalogOnce.c, annCatalogOnce.err = readANNCatalog(ml, tmdb, books, pods)
+		annCatalogOnce.c, annCatalogOnce.err = readANNCatalog(filepath.Dir(ml))
 	})
 	if annCatalogOnce.err != nil {
 		tb.Fatal(annCatalogOnce.err)
@@ -144,65 +142,22 @@ func loadANNCatalog(tb testing.TB) *annCatalog {
 	return annCatalogOnce.c
 }
 
-func readANNCatalog(ml, tmdb, books, pods string) (*annCatalog, error) {
-	ds, err := eval.Load(ml, eval.LoadOptions{TMDB: tmdb})
+// readANNCatalog reads the shared data directory dir.
+func readANNCatalog(dir string) (*annCatalog, error) {
+	src, err := synth.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	c := &annCatalog{ml: ds, byTypeGenre: map[string][]int{}}
-	c.items = append(c.items, ds.Items...)
-	titles := map[string]bool{}
-	for _, it := range ds.Items {
-		titles[annTitleKey(it.Title)] = true
-	}
-	read := func(format, path string, keep func(*mediarec.Item) bool) error {
-		return ingest.Read(format, []string{path}, func(r ingest.Record) error {
-			if r.Err == nil && keep(r.Item) {
-				c.items = append(c.items, r.Item)
-			}
-			return nil
-		})
-	}
-	all := func(*mediarec.Item) bool { return true }
-	if err := read("tmdb", filepath.Join(tmdb, "tmdb_5000_movies.csv"), func(it *mediarec.Item) bool { return !titles[annTitleKey(it.Title)] }); err != nil {
-		return nil, err
-	}
-	if err := read("goodbooks", books, all); err != nil {
-		return nil, err
-	}
-	if err := read("podcasts", pods, all); err != nil {
-		return nil, err
-	}
+	c := &annCatalog{src: src, items: src.Items, ml: src.MovieLens}
 	texts := make([]string, len(c.items))
 	for i, it := range c.items {
 		texts[i] = embed.ItemText(it)
-		for _, g := range it.Genres {
-			k := string(it.Type) + "/" + g
-			c.byTypeGenre[k] = append(c.byTypeGenre[k], i)
-		}
 	}
 	if c.lsa, err = embed.FitLSA(texts, embed.DefaultDimensions); err != nil {
 		return nil, err
 	}
 	c.vecs = annEmbed(c.lsa, texts)
 	return c, nil
-}
-
-// annTitleKey is a title without case and punctuation, and without the
-// year MovieLens appends.
-func annTitleKey(t string) string {
-	if i := strings.LastIndex(t, " ("); i > 0 {
-		t = t[:i]
-	}
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return -1
-	}, t)
 }
 
 // annEmbed embeds texts on every core.
@@ -221,75 +176,33 @@ func annEmbed(m *embed.LSA, texts []string) [][]float32 {
 	return out
 }
 
-// related returns up to n items of the same type as item i that share one
-// of its genres (any item of the type when it has none).
+// related returns n items of the same type as item i that share one of its
+// genres (synth.Source.Related).
 func (c *annCatalog) related(rng *rand.Rand, i, n int) []int {
-	it := c.items[i]
-	var pool []int
-	if len(it.Genres) > 0 {
-		pool = c.byTypeGenre[string(it.Type)+"/"+it.Genres[rng.IntN(len(it.Genres))]]
-	}
-	out := make([]int, 0, n)
-	for range n {
-		if len(pool) > 1 {
-			out = append(out, pool[rng.IntN(len(pool))])
-		} else {
-			out = append(out, rng.IntN(len(c.items)))
-		}
-	}
-	return out
+	return c.src.Related(rng, i, n)
 }
 
-// mix makes a new item from a source item and two related ones: the
-// source's title, type, year and genres, a share of the three's tags and
-// one sentence of each partner's description. seen keeps the texts
-// distinct: a repeated text would be a duplicate vector, which real
+// mixes returns n distinct mixed items (synth.Mixer): texts whose source
+// item gives the type, and whose two partners are related to it. None
+// repeats a text: a repeated text would be a duplicate vector, which real
 // catalogs rarely hold.
-func (c *annCatalog) mix(rng *rand.Rand, seen map[uint64]bool) (src int, partners []int, text string) {
-	for {
-		src = rng.IntN(len(c.items))
-		partners = c.related(rng, src, 2)
-		s := c.items[src]
-		m := &mediarec.Item{Title: s.Title, Type: s.Type, Year: s.Year, Genres: s.Genres}
-		for _, j := range append([]int{src}, partners...) {
-			for _, tag := range c.items[j].Tags {
-				if rng.IntN(2) == 0 {
-					m.Tags = append(m.Tags, tag)
-				}
-			}
+func (c *annCatalog) mixes(tb testing.TB, seed uint64, n int) []synth.Mix {
+	tb.Helper()
+	m := c.src.NewMixer(seed)
+	out := make([]synth.Mix, 0, max(n, 0))
+	for range n {
+		mix, err := m.Next()
+		if err != nil {
+			tb.Fatal(err)
 		}
-		var desc []string
-		for _, j := range partners {
-			if sent := annSentences(c.items[j].Description); len(sent) > 0 {
-				desc = append(desc, sent[rng.IntN(len(sent))])
-			}
-			if g := c.items[j].Genres; len(g) > 0 && rng.IntN(2) == 0 {
-				m.Genres = append(slices.Clip(m.Genres), g[rng.IntN(len(g))])
-			}
-		}
-		m.Description = strings.Join(desc, " ")
-		text = embed.ItemText(m)
-		h := fnv.New64a()
-		h.Write([]byte(text))
-		if sum := h.Sum64(); !seen[sum] {
-			seen[sum] = true
-			return src, partners, text
-		}
-	}
-}
-
-func annSentences(d string) []string {
-	var out []string
-	for s := range strings.SplitSeq(d, ". ") {
-		if s = strings.TrimSpace(s); len(s) > 20 {
-			out = append(out, s)
-		}
+		mix.Item = nil // only the text and the indexes are needed
+		out = append(out, mix)
 	}
 	return out
 }
 
 // catalogSet is the real catalog's LSA vectors, grown to n with mixed texts
-// (see mix) embedded by the same model. Queries are profiles of a few
+// (see mixes) embedded by the same model. Queries are profiles of a few
 // related items (recs.Profile, weights of 3.5 to 5 stars), text queries
 // embedded by the model, and a film lover's profile of related films asking
 // for books and podcasts.
@@ -302,12 +215,10 @@ func catalogSet(tb testing.TB, n, nq int) *annSet {
 	for _, it := range c.items[:real] {
 		s.types = append(s.types, it.Type)
 	}
-	seen := map[uint64]bool{}
 	var texts []string
-	for len(s.vecs)+len(texts) < n {
-		src, _, text := c.mix(rng, seen)
-		texts = append(texts, text)
-		s.types = append(s.types, c.items[src].Type)
+	for _, m := range c.mixes(tb, 7<<32|uint64(n), n-real) {
+		texts = append(texts, m.Text)
+		s.types = append(s.types, c.items[m.Source].Type)
 	}
 	s.vecs = append(s.vecs, annEmbed(c.lsa, texts)...)
 
@@ -338,7 +249,7 @@ func catalogSet(tb testing.TB, n, nq int) *annSet {
 		}
 		if len(it.Tags) > 0 {
 			q += " about " + it.Tags[rng.IntN(len(it.Tags))]
-		} else if sent := annSentences(it.Description); len(sent) > 0 {
+		} else if sent := synth.Sentences(it.Description); len(sent) > 0 {
 			w := strings.Fields(sent[0])
 			q += " like " + strings.Join(w[:min(4, len(w))], " ")
 		}
@@ -357,7 +268,7 @@ func catalogSet(tb testing.TB, n, nq int) *annSet {
 // recs.Weight as of the user's last rating) with the user's rated items
 // excluded, the same profiles without exclusions (the side-by-side with
 // hnswlib) and asking for books and podcasts. Beyond
-// the real items, a new item's content is a mixed text (see mix) and, when
+// the real items, a new item's content is a mixed text (see mixes) and, when
 // its source is a rated film, its factors are a sparse mix of the factors of
 // the source and two related films, scaled to the source's length.
 func hybridSet(tb testing.TB, n, nq int) *annSet {
@@ -382,21 +293,18 @@ func hybridSet(tb testing.TB, n, nq int) *annSet {
 	}
 	factors := func(i int) []float32 { return m.ItemVector(idOf(i), make([]float32, cd))[cd:] }
 
-	rng := rand.New(rand.NewPCG(11, uint64(n)))
 	s := &annSet{dot: true, dim: m.Dim(cd), queries: map[string][]annQuery{}}
 	real := min(n, len(c.items))
 	for i := range real {
 		s.vecs = append(s.vecs, m.ItemVector(idOf(i), c.vecs[i]))
 		s.types = append(s.types, c.items[i].Type)
 	}
-	seen := map[uint64]bool{}
 	var texts []string
 	var mixes [][3]int
-	for len(s.vecs)+len(texts) < n {
-		src, p, text := c.mix(rng, seen)
-		texts = append(texts, text)
-		mixes = append(mixes, [3]int{src, p[0], p[1]})
-		s.types = append(s.types, c.items[src].Type)
+	for _, m := range c.mixes(tb, 11<<32|uint64(n), n-real) {
+		texts = append(texts, m.Text)
+		mixes = append(mixes, [3]int{m.Source, m.Partners[0], m.Partners[1]})
+		s.types = append(s.types, c.items[m.Source].Type)
 	}
 	for j, v := range annEmbed(c.lsa, texts) {
 		x := m.ItemVector(-1, v)

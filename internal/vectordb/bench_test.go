@@ -29,6 +29,9 @@ import (
 //	go test -run '^$' -bench 'ANN100k' -benchtime 1x -timeout 2h ./internal/vectordb/
 //	MEDIAREC_BENCH_1M=1 go test -run '^$' -bench 'ANN1M' -benchtime 1x -timeout 4h ./internal/vectordb/
 //
+// MEDIAREC_ANN_EFC sets the beam of the inserts (efConstruction, 200 by
+// default) for weighing build time against recall.
+//
 // With MEDIAREC_ANN_DIR set, each set is kept in <dir>/<set>-<n>: the
 // built store (reopened by the next run instead of rebuilt), the queries and
 // the exact top-10, and for scripts/ann/hnswlib_bench.py the vectors
@@ -86,8 +89,13 @@ type annStoredQuery struct {
 func benchANNSet(b *testing.B, name string, n int) {
 	const nq = 500
 	dir := b.TempDir()
+	suffix := ""
+	if efc, _ := strconv.Atoi(os.Getenv("MEDIAREC_ANN_EFC")); efc > 0 {
+		vectordb.SetEfConstructionForTest(efc)
+		suffix = "-efc" + itoa(efc)
+	}
 	if root := os.Getenv("MEDIAREC_ANN_DIR"); root != "" {
-		dir = filepath.Join(root, name+"-"+itoa(n))
+		dir = filepath.Join(root, name+"-"+itoa(n)+suffix)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)
 		}
@@ -103,6 +111,9 @@ func benchANNSet(b *testing.B, name string, n int) {
 	}
 
 	var before, after runtime.MemStats
+	// Twice: the first collection only moves the pools' contents to their
+	// victim caches, which a build in this process filled.
+	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	start := time.Now()
@@ -181,7 +192,7 @@ func benchANNSet(b *testing.B, name string, n int) {
 			vectordb.SetEfSearchForTest(s, "items", 0)
 		}
 	}
-	bytesPerVec := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+	bytesPerVec := (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(n)
 	b.ReportMetric(bytesPerVec, "bytes/vector")
 	b.ReportMetric(reopen.Seconds(), "reopen_s")
 	if files.BuildS > 0 {

@@ -30,3 +30,7 @@ func EfSearchForTest(l *Local, coll string) (ef, filtered int) {
 	defer c.mu.RUnlock()
 	return c.efSearch(false, 0), c.efSearch(true, 0)
 }
+
+// SetEfConstructionForTest sets the beam of inserts for the graphs built
+// from now on, for the benchmark's weighing of build time against recall.
+func SetEfConstructionForTest(ef int) { hnswEfConstruction = ef }

@@ -19,12 +19,15 @@ import (
 // measured per collection (hnswcalib.go); hnswEfSearch is only the width of
 // a graph not measured yet.
 const (
-	hnswM              = 16
-	hnswM0             = 2 * hnswM
-	hnswEfConstruction = 200
-	hnswEfSearch       = 48
-	hnswMaxLevel       = 15
+	hnswM        = 16
+	hnswM0       = 2 * hnswM
+	hnswEfSearch = 48
+	hnswMaxLevel = 15
 )
+
+// hnswEfConstruction is the beam of an insert's search for neighbours: a
+// variable only so that the benchmark can weigh build time against recall.
+var hnswEfConstruction = 200
 
 // Node states. A tombstone is a deleted node that still routes searches until
 // repair reconnects its neighbours; a free slot is reused by the next insert;
