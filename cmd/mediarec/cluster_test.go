@@ -61,6 +61,7 @@ type cluster struct {
 	t     *testing.T
 	bin   string
 	env   map[string]string
+	dir   string // the processes' dirs, removed after their logs are shown
 	procs []*proc
 }
 
@@ -70,7 +71,8 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, bin: bin, env: env}
+	// Made before the cleanup below is registered, so removed after it.
+	c := &cluster{t: t, bin: bin, env: env, dir: t.TempDir()}
 	t.Cleanup(func() {
 		for _, p := range c.procs {
 			p.stop()
@@ -78,11 +80,23 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 		if t.Failed() {
 			for _, p := range c.procs {
 				b, _ := os.ReadFile(p.log)
-				t.Logf("--- %s log (last 4 KB):\n%s", p.name, tail(b, 4096))
+				t.Logf("--- %s log (last 4 KB, readiness polls left out):\n%s", p.name, tail(withoutPolls(b), 4096))
 			}
 		}
 	})
 	return c
+}
+
+// withoutPolls drops the log lines of failed readiness checks, which a
+// wait for readiness writes many times a second.
+func withoutPolls(b []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(b) {
+		if !bytes.Contains(line, []byte(`"readiness check failed"`)) {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
 
 func tail(b []byte, n int) []byte {
@@ -96,7 +110,10 @@ func tail(b []byte, n int) []byte {
 // and returns once it listens.
 func (c *cluster) start(name, command string, extra map[string]string) *proc {
 	c.t.Helper()
-	dir := c.t.TempDir()
+	dir, err := os.MkdirTemp(c.dir, name+"-*")
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	p := &proc{name: name, log: filepath.Join(dir, "stderr.log"), done: make(chan struct{})}
 	logFile, err := os.Create(p.log)
 	if err != nil {

@@ -49,13 +49,9 @@ func (m *Main) openCatalog(ctx context.Context, bus *natsbus.Bus, reg *embed.Reg
 	m.watchConsumer(results.Stream, results.Durable)
 	m.watchConsumer(natsbus.StreamEmbedJobs, embedWorkers)
 	m.tasks = append(m.tasks, relay.Run, func(ctx context.Context) error {
-		// A batch of results is written in the trace of its first, as the
-		// workers embed a batch of jobs.
-		return bus.Consume(ctx, results, natsbus.JSONBatch(func(_ context.Context, rs []mediarec.EmbedResult, _ []int, ctxs []context.Context) []error {
-			for _, r := range rs {
-				coord.Observe(r)
-			}
-			return m.Catalog.RecordEmbeddings(ctxs[0], rs)
+		return bus.Consume(ctx, results, natsbus.JSONEach(func(ctx context.Context, res mediarec.EmbedResult) error {
+			coord.Observe(res)
+			return m.Catalog.RecordEmbedding(ctx, res)
 		}))
 	}, func(ctx context.Context) error { return coord.Run(ctx, time.Second) })
 	admin := httpapi.RequireAdmin(m.Config.AdminToken, verifier)
