@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +21,6 @@ import (
 	"mediarec"
 	"mediarec/internal/catalog"
 	"mediarec/internal/httpapi"
-	"mediarec/internal/sqlite"
 )
 
 const adminToken = "test-admin-token"
@@ -30,16 +28,7 @@ const adminToken = "test-admin-token"
 // newApp serves the item routes over a real catalog service on SQLite.
 func newApp(t *testing.T) *fiber.App {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewCatalogStore(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return appFor(catalog.New(store, slog.New(slog.DiscardHandler), nil), nil)
+	return appFor(newCatalog(t), nil)
 }
 
 func appFor(svc httpapi.ItemService, checks map[string]func(context.Context) error) *fiber.App {

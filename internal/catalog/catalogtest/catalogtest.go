@@ -171,7 +171,6 @@ func testDelete(t *testing.T, s Store) {
 }
 
 func testFindItemsFilters(t *testing.T, s Store) {
-	ctx := context.Background()
 	mk := func(ext, title string, typ mediarec.ItemType, genres ...string) {
 		mustCreate(t, s, &mediarec.Item{ExternalID: ext, Type: typ, Title: title, Genres: genres, Tags: []string{}, Creators: []string{}})
 	}
@@ -201,15 +200,7 @@ func testFindItemsFilters(t *testing.T, s Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.filter.Limit = 100
-			items, err := s.FindItems(ctx, tt.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, it := range items {
-				got = append(got, it.ExternalID)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, findExternalIDs(t, s, tt.filter)); diff != "" {
 				t.Fatalf("external ids (-want +got):\n%s", diff)
 			}
 		})
@@ -497,6 +488,56 @@ func testStatusChangesAnnounced(t *testing.T, s Store) {
 	}
 }
 
+// attributeCase is a change of an item's attributes that are not content
+// (popularity, the image URL), by update or else by upsert, and what it
+// must leave.
+type attributeCase struct {
+	name        string
+	update      *mediarec.ItemUpdate
+	upsert      *mediarec.Item
+	wantOutcome mediarec.UpsertOutcome
+	want        mediarec.Item // the attribute, version, status
+	wantChanges []mediarec.ItemChange
+}
+
+// runAttributeCases applies each case to item id in turn and checks the
+// attribute under test (attr), the version and the status of the item
+// returned and stored, and the outbox changes it left.
+func runAttributeCases(t *testing.T, s Store, id int64, attr func(*mediarec.Item) any, tests []attributeCase) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tt := range tests {
+		if tt.update != nil {
+			got, err := s.UpdateItem(ctx, id, *tt.update)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if attr(got) != attr(&tt.want) || got.Version != tt.want.Version {
+				t.Errorf("%s: update returned %v version %d, want %v %d", tt.name, attr(got), got.Version, attr(&tt.want), tt.want.Version)
+			}
+		} else {
+			out, err := s.UpsertItems(ctx, []*mediarec.Item{tt.upsert})
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if out[0] != tt.wantOutcome || tt.upsert.ID != id {
+				t.Errorf("%s: outcome %v id %d, want %v %d", tt.name, out[0], tt.upsert.ID, tt.wantOutcome, id)
+			}
+		}
+		got, err := s.FindItemByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if attr(got) != attr(&tt.want) || got.Version != tt.want.Version || got.EmbeddingStatus != tt.want.EmbeddingStatus {
+			t.Errorf("%s: stored %v version %d status %s, want %v %d %s", tt.name,
+				attr(got), got.Version, got.EmbeddingStatus, attr(&tt.want), tt.want.Version, tt.want.EmbeddingStatus)
+		}
+		if diff := cmp.Diff(tt.wantChanges, drainChanges(t, s), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq", "TraceParent"), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: changes (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
 // testPopularity: popularity is stored, but a change of it alone keeps the
 // version and embedding and leaves an event-only change, by update and by
 // upsert alike; with a content change it rides along with the new version.
@@ -516,14 +557,7 @@ func testPopularity(t *testing.T, s Store) {
 	}
 	n := func(v int64) *int64 { return &v }
 	title := "B"
-	tests := []struct {
-		name        string
-		update      *mediarec.ItemUpdate // or else upsert
-		upsert      *mediarec.Item
-		wantOutcome mediarec.UpsertOutcome
-		want        mediarec.Item // popularity, version, status
-		wantChanges []mediarec.ItemChange
-	}{
+	tests := []attributeCase{
 		{"update alone", &mediarec.ItemUpdate{Popularity: n(7)}, nil, 0,
 			mediarec.Item{Popularity: 7, Version: 1, EmbeddingStatus: mediarec.EmbeddingDone},
 			[]mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
@@ -541,36 +575,7 @@ func testPopularity(t *testing.T, s Store) {
 			mediarec.Item{Popularity: 41, Version: 3, EmbeddingStatus: mediarec.EmbeddingPending},
 			[]mediarec.ItemChange{{ItemID: a.ID, Version: 3}}},
 	}
-	for _, tt := range tests {
-		if tt.update != nil {
-			got, err := s.UpdateItem(ctx, a.ID, *tt.update)
-			if err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
-			if got.Popularity != tt.want.Popularity || got.Version != tt.want.Version {
-				t.Errorf("%s: update returned popularity %d version %d, want %d %d", tt.name, got.Popularity, got.Version, tt.want.Popularity, tt.want.Version)
-			}
-		} else {
-			out, err := s.UpsertItems(ctx, []*mediarec.Item{tt.upsert})
-			if err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
-			if out[0] != tt.wantOutcome || tt.upsert.ID != a.ID {
-				t.Errorf("%s: outcome %v id %d, want %v %d", tt.name, out[0], tt.upsert.ID, tt.wantOutcome, a.ID)
-			}
-		}
-		got, err := s.FindItemByID(ctx, a.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Popularity != tt.want.Popularity || got.Version != tt.want.Version || got.EmbeddingStatus != tt.want.EmbeddingStatus {
-			t.Errorf("%s: stored popularity %d version %d status %s, want %d %d %s", tt.name,
-				got.Popularity, got.Version, got.EmbeddingStatus, tt.want.Popularity, tt.want.Version, tt.want.EmbeddingStatus)
-		}
-		if diff := cmp.Diff(tt.wantChanges, drain(), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq", "TraceParent"), cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("%s: changes (-want +got):\n%s", tt.name, diff)
-		}
-	}
+	runAttributeCases(t, s, a.ID, func(it *mediarec.Item) any { return it.Popularity }, tests)
 
 	// In a batch, each item's change is told apart from the others'.
 	b := sample("p2", "B")

@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-
 	"mediarec"
 )
 
@@ -33,14 +30,7 @@ func testImageURL(t *testing.T, s Store) {
 		cover2 = "http://images.example.com/a2.png"
 	)
 	eventOnly := []mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}
-	tests := []struct {
-		name        string
-		update      *mediarec.ItemUpdate // or else upsert
-		upsert      *mediarec.Item
-		wantOutcome mediarec.UpsertOutcome
-		want        mediarec.Item // image URL, version, status
-		wantChanges []mediarec.ItemChange
-	}{
+	tests := []attributeCase{
 		{"update alone", &mediarec.ItemUpdate{ImageURL: str(cover)}, nil, 0,
 			mediarec.Item{ImageURL: cover, Version: 1, EmbeddingStatus: mediarec.EmbeddingDone}, eventOnly},
 		{"update to the same", &mediarec.ItemUpdate{ImageURL: str(cover)}, nil, 0,
@@ -58,34 +48,5 @@ func testImageURL(t *testing.T, s Store) {
 			mediarec.Item{ImageURL: cover2, Version: 3, EmbeddingStatus: mediarec.EmbeddingPending},
 			[]mediarec.ItemChange{{ItemID: a.ID, Version: 3}}},
 	}
-	for _, tt := range tests {
-		if tt.update != nil {
-			got, err := s.UpdateItem(ctx, a.ID, *tt.update)
-			if err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
-			if got.ImageURL != tt.want.ImageURL || got.Version != tt.want.Version {
-				t.Errorf("%s: update returned image %q version %d, want %q %d", tt.name, got.ImageURL, got.Version, tt.want.ImageURL, tt.want.Version)
-			}
-		} else {
-			out, err := s.UpsertItems(ctx, []*mediarec.Item{tt.upsert})
-			if err != nil {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
-			if out[0] != tt.wantOutcome || tt.upsert.ID != a.ID {
-				t.Errorf("%s: outcome %v id %d, want %v %d", tt.name, out[0], tt.upsert.ID, tt.wantOutcome, a.ID)
-			}
-		}
-		got, err := s.FindItemByID(ctx, a.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.ImageURL != tt.want.ImageURL || got.Version != tt.want.Version || got.EmbeddingStatus != tt.want.EmbeddingStatus {
-			t.Errorf("%s: stored image %q version %d status %s, want %q %d %s", tt.name,
-				got.ImageURL, got.Version, got.EmbeddingStatus, tt.want.ImageURL, tt.want.Version, tt.want.EmbeddingStatus)
-		}
-		if diff := cmp.Diff(tt.wantChanges, drainChanges(t, s), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq", "TraceParent"), cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("%s: changes (-want +got):\n%s", tt.name, diff)
-		}
-	}
+	runAttributeCases(t, s, a.ID, func(it *mediarec.Item) any { return it.ImageURL }, tests)
 }

@@ -69,15 +69,7 @@ func testFindItemsByTitle(t *testing.T, s Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.filter.Limit = 100
-			items, err := s.FindItems(ctx, tt.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, it := range items {
-				got = append(got, it.ExternalID)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, findExternalIDs(t, s, tt.filter)); diff != "" {
 				t.Fatalf("external ids (-want +got):\n%s", diff)
 			}
 		})
@@ -123,21 +115,9 @@ func testFindItemsByTitle(t *testing.T, s Store) {
 // upserts and deletes at once, through whatever index the store keeps.
 func testFindItemsByTitleFollowsChanges(t *testing.T, s Store) {
 	ctx := context.Background()
-	find := func(q string) []string {
-		t.Helper()
-		items, err := s.FindItems(ctx, mediarec.ItemFilter{Query: q, Limit: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, it := range items {
-			got = append(got, it.ExternalID)
-		}
-		return got
-	}
 	check := func(step, q string, want ...string) {
 		t.Helper()
-		if diff := cmp.Diff(want, find(q)); diff != "" {
+		if diff := cmp.Diff(want, findExternalIDs(t, s, mediarec.ItemFilter{Query: q, Limit: 100})); diff != "" {
 			t.Fatalf("%s: q %q (-want +got):\n%s", step, q, diff)
 		}
 	}
@@ -170,4 +150,18 @@ func testFindItemsByTitleFollowsChanges(t *testing.T, s Store) {
 	}
 	check("deleted", "irro")
 	check("deleted", "ivan", "x2")
+}
+
+// findExternalIDs returns the external ids of the items FindItems finds.
+func findExternalIDs(t *testing.T, s Store, f mediarec.ItemFilter) []string {
+	t.Helper()
+	items, err := s.FindItems(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range items {
+		got = append(got, it.ExternalID)
+	}
+	return got
 }
