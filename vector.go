@@ -1,5 +1,7 @@
 package mediarec
 
+import "time"
+
 // VectorPayload is what the vector store keeps beside an item's vector, so
 // that searches filter without asking the catalog.
 type VectorPayload struct {
@@ -56,7 +58,9 @@ type EmbeddingState struct {
 	JobID    string      `json:"job_id,omitempty"`
 	Total    int         `json:"total,omitempty"` // items queued for the target
 	FittedOn int         `json:"fitted_on,omitempty"`
-	// Retired is the collection the live one replaced; it is deleted when
-	// the next re-embedding starts, after every reader has moved on.
-	Retired string `json:"retired,omitempty"`
+	// Retired is the collection the live one replaced, at RetiredAt; it
+	// is deleted once every reader has moved on (see embed.retiredGrace),
+	// or when the next re-embedding starts.
+	Retired   string    `json:"retired,omitempty"`
+	RetiredAt time.Time `json:"retired_at,omitzero"`
 }

@@ -30,6 +30,7 @@ type Options struct {
 	RetryWait   time.Duration // first backoff, doubled at each retry; default 500ms
 	Progress    io.Writer     // where to draw the progress bar; nil draws none
 	Client      *http.Client  // default: a client with a 2-minute timeout
+	MaxFailures int           // failures kept in full in the report, the rest only counted; default 1000
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -49,6 +50,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = 500 * time.Millisecond
+	}
+	if o.MaxFailures <= 0 {
+		o.MaxFailures = 1000
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 2 * time.Minute}
@@ -73,94 +77,213 @@ type failure struct {
 	seq int
 }
 
+// batch is a full (or the last) batch of items on its way to a sender;
+// records counts every record read since the previous batch, the ones the
+// reader rejected included, for the progress bar.
+type batch struct {
+	items   []*mediarec.Item
+	origins []origin
+	records int
+}
+
 // Run reads paths in the given format (see Read) and sends the items to the
-// server's POST /v1/items/batch in batches. The whole source is read first,
-// so that the progress bar knows the total. Rows the reader rejects and
-// lines the server rejects both end up in Report.Failed, at their source
-// file and line.
+// server's POST /v1/items/batch in batches as they fill, so that its memory
+// does not grow with the source: it holds the batches in flight, the
+// counters, and the first Options.MaxFailures failures. Rows the reader
+// rejects and lines the server rejects both count as failures, kept at their
+// source file and line.
 //
 // Run fails when a source cannot be read, when the server refuses a batch
 // with a 4xx status other than 429 (bad token, malformed request), when a
 // batch still fails after the retries, or when ctx ends; the report then
-// holds what was done so far.
+// holds what was done so far (with a source that turns out unreadable
+// midway, the batches read before it have been stored).
 func Run(ctx context.Context, opts Options, format string, paths []string) (*Report, error) {
 	start := time.Now()
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	if reader(format) == nil {
+		return nil, unknownFormat(format)
+	}
+	var bar *progress
+	if opts.Progress != nil {
+		// A cheap first pass (lines or CSV records, no item decoding) gives
+		// the bar its total without holding anything; a source it cannot
+		// count fails in Read below with a better message.
+		if total, err := countRecords(format, paths); err == nil {
+			bar = newProgress(opts.Progress, total)
+		}
+	}
+	return run(ctx, opts, bar, start, func(fn func(Record) error) error { return Read(format, paths, fn) })
+}
+
+// run is Run past the set-up: it sends what read passes on.
+func run(ctx context.Context, opts Options, bar *progress, start time.Time, read func(func(Record) error) error) (*Report, error) {
 	rep := &Report{}
 	var (
-		items    []*mediarec.Item
-		origins  []origin
-		failures []failure
+		mu    sync.Mutex // guards rep's counters and fails once senders run
+		fails = failureLog{limit: opts.MaxFailures}
 	)
-	err = Read(format, paths, func(r Record) error {
-		rep.Items++
-		if r.Err != nil {
-			failures = append(failures, failure{Failure{r.Source, r.Line, fieldErrors(r.Err)}, rep.Items})
-			return nil
-		}
-		items = append(items, r.Item)
-		origins = append(origins, origin{r.Source, r.Line, rep.Items})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	bar := newBar(opts.Progress, len(items))
-	results := make([]batchResult, (len(items)+opts.BatchSize-1)/opts.BatchSize)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	next := make(chan int)
+	next := make(chan batch)
 	var wg sync.WaitGroup
-	for range min(opts.Concurrency, len(results)) {
+	for range opts.Concurrency {
 		wg.Go(func() {
-			for i := range next {
-				lo := i * opts.BatchSize
-				hi := min(lo+opts.BatchSize, len(items))
-				res, err := sendBatch(ctx, opts, items[lo:hi], origins[lo:hi])
+			for b := range next {
+				res, err := sendBatch(ctx, opts, b.items, b.origins)
 				if err != nil {
-					cancel(fmt.Errorf("batch starting at %s:%d: %w", origins[lo].source, origins[lo].line, err))
+					cancel(fmt.Errorf("batch starting at %s:%d: %w", b.origins[0].source, b.origins[0].line, err))
 					return
 				}
-				results[i] = res
-				if bar != nil {
-					bar.Add(hi - lo)
+				mu.Lock()
+				rep.Created += res.Created
+				rep.Updated += res.Updated
+				rep.Unchanged += res.Unchanged
+				for _, f := range res.failed {
+					fails.add(f)
 				}
+				mu.Unlock()
+				bar.add(b.records)
 			}
 		})
 	}
-feed:
-	for i := range results {
+
+	cur := batch{}
+	send := func() error {
 		select {
-		case next <- i:
+		case next <- cur:
 		case <-ctx.Done():
-			break feed
+			return context.Cause(ctx)
 		}
+		cur = batch{}
+		return nil
+	}
+	readErr := read(func(r Record) error {
+		rep.Items++
+		cur.records++
+		if r.Err != nil {
+			mu.Lock()
+			fails.add(failure{Failure{r.Source, r.Line, fieldErrors(r.Err)}, rep.Items})
+			mu.Unlock()
+			return nil
+		}
+		if cur.items == nil {
+			cur.items = make([]*mediarec.Item, 0, opts.BatchSize)
+			cur.origins = make([]origin, 0, opts.BatchSize)
+		}
+		cur.items = append(cur.items, r.Item)
+		cur.origins = append(cur.origins, origin{r.Source, r.Line, rep.Items})
+		if len(cur.items) == opts.BatchSize {
+			return send()
+		}
+		return nil
+	})
+	if readErr == nil && len(cur.items) > 0 {
+		readErr = send()
 	}
 	close(next)
 	wg.Wait()
 
-	for _, res := range results {
-		rep.Created += res.Created
-		rep.Updated += res.Updated
-		rep.Unchanged += res.Unchanged
-		failures = append(failures, res.failed...)
-	}
-	sort.SliceStable(failures, func(i, j int) bool { return failures[i].seq < failures[j].seq })
-	for _, f := range failures {
-		rep.Failed = append(rep.Failed, f.Failure)
-	}
+	rep.Failed, rep.MoreFailed = fails.result()
 	rep.Elapsed = time.Since(start)
 	if err := context.Cause(ctx); err != nil {
-		if bar != nil {
-			bar.Exit()
-		}
+		bar.exit()
 		return rep, err
 	}
+	if readErr != nil {
+		bar.exit()
+		return rep, readErr
+	}
+	bar.finish()
 	return rep, nil
+}
+
+// failureLog keeps the first limit failures in read order and counts the
+// rest. Senders report failures out of order, so it holds up to twice the
+// limit before it sorts and cuts back: the smallest read positions seen so
+// far always survive.
+type failureLog struct {
+	limit   int
+	kept    []failure
+	dropped int
+}
+
+func (l *failureLog) add(f failure) {
+	l.kept = append(l.kept, f)
+	if len(l.kept) >= 2*l.limit {
+		l.trim()
+	}
+}
+
+func (l *failureLog) trim() {
+	sort.SliceStable(l.kept, func(i, j int) bool { return l.kept[i].seq < l.kept[j].seq })
+	if len(l.kept) > l.limit {
+		l.dropped += len(l.kept) - l.limit
+		l.kept = l.kept[:l.limit]
+	}
+}
+
+// result returns the kept failures in read order and how many more there
+// were.
+func (l *failureLog) result() ([]Failure, int) {
+	l.trim()
+	var out []Failure
+	for _, f := range l.kept {
+		out = append(out, f.Failure)
+	}
+	return out, l.dropped
+}
+
+// progress is the bar, counting records; a nil *progress draws nothing. The
+// first pass's count can be off (podcasts merged by id), so additions stop
+// at the total and a successful run ends the bar full.
+type progress struct {
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	total int
+	shown int
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	bar := newBar(w, total)
+	if bar == nil {
+		return nil
+	}
+	return &progress{bar: bar, total: total}
+}
+
+func (p *progress) add(n int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = min(n, p.total-p.shown)
+	if n > 0 {
+		p.shown += n
+		p.bar.Add(n)
+	}
+}
+
+func (p *progress) finish() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown < p.total {
+		p.shown = p.total
+		p.bar.Finish()
+	}
+}
+
+func (p *progress) exit() {
+	if p != nil {
+		p.bar.Exit()
+	}
 }
 
 func newBar(w io.Writer, total int) *progressbar.ProgressBar {

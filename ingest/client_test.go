@@ -5,13 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,8 +193,9 @@ func TestRun(t *testing.T) {
 			if diff := cmp.Diff([]string{"Four", "One", "Seven", "Two", "reject me"}, titles); diff != "" {
 				t.Errorf("sent titles mismatch (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(progress.String(), "5/5") {
-				t.Errorf("progress output %q does not show 5/5", progress.String())
+			// The bar counts records, the one the reader rejects included.
+			if !strings.Contains(progress.String(), "6/6") {
+				t.Errorf("progress output %q does not show 6/6", progress.String())
 			}
 		})
 	}
@@ -318,6 +324,114 @@ func TestRunConcurrency(t *testing.T) {
 	}
 }
 
+func TestRunKeepsFirstFailures(t *testing.T) {
+	srv := MustFakeServer(t, acceptAll)
+	var lines strings.Builder
+	for i := range 20 {
+		title := fmt.Sprintf("B%d", i)
+		if i%2 == 1 {
+			title = "reject " + title
+		}
+		fmt.Fprintf(&lines, `{"external_id": "t:%d", "type": "book", "title": %q}`+"\n", i, title)
+	}
+	lines.WriteString("{broken\n")
+	path := filepath.Join(MustWriteFiles(t, map[string]string{"items.jsonl": lines.String()}), "items.jsonl")
+	opts := fastOptions(srv.URL, "")
+	opts.MaxFailures = 3
+	rep, err := Run(context.Background(), opts, "jsonl", []string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, f := range rep.Failed {
+		got = append(got, f.Line)
+	}
+	// Batches finish in any order; the report still keeps the first lines.
+	if diff := cmp.Diff([]int{2, 4, 6}, got); diff != "" {
+		t.Errorf("kept failures' lines (-want +got):\n%s", diff)
+	}
+	if rep.Items != 21 || rep.Created != 10 || rep.MoreFailed != 8 {
+		t.Errorf("report %+v, want 21 items, 10 created, 8 more failed", rep)
+	}
+}
+
+// TestRunStreams checks that the client holds batches, not the source: the
+// live heap stays small while 200,000 records, about 100 MB of items if they
+// were all kept, go through.
+func TestRunStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 200,000 items")
+	}
+	const records = 200_000
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Count the lines without keeping them, so that the server's
+		// memory does not blur the client's.
+		n, err := countNewlines(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		sent.Add(int64(n))
+		fmt.Fprintf(w, `{"created": %d}`, n)
+	}))
+	t.Cleanup(srv.Close)
+
+	description := strings.Repeat("A long description that would add up if the client kept it. ", 8)
+	var peak uint64
+	sample := func() {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		peak = max(peak, m.HeapInuse)
+	}
+	sample()
+	base := peak
+	read := func(fn func(Record) error) error {
+		for i := range records {
+			if i%20_000 == 0 {
+				sample()
+			}
+			item := &mediarec.Item{
+				ExternalID: fmt.Sprintf("gen:%d", i), Type: mediarec.TypeBook, Title: fmt.Sprintf("Book %d", i),
+				Description: description + strconv.Itoa(i), Genres: []string{"Fiction"}, Tags: []string{"generated"},
+			}
+			if err := fn(Record{Source: "generated", Line: i + 1, Item: item}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	opts, err := Options{Server: srv.URL}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := run(context.Background(), opts, nil, time.Now(), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Items != records || rep.Created != records || sent.Load() != records {
+		t.Fatalf("report %+v, server got %d lines; want %d items created", rep, sent.Load(), records)
+	}
+	if grown := peak - min(base, peak); grown > 64<<20 {
+		t.Errorf("heap in use grew by %d MB while streaming, want < 64 MB", grown>>20)
+	}
+}
+
+func countNewlines(r io.Reader) (int, error) {
+	buf := make([]byte, 64<<10)
+	n := 0
+	for {
+		k, err := r.Read(buf)
+		n += bytes.Count(buf[:k], []byte("\n"))
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		} else if err != nil {
+			return n, err
+		}
+	}
+}
+
 func TestRunBadInput(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -366,6 +480,12 @@ func TestReportPrint(t *testing.T) {
 				"a.jsonl:2: invalid JSON: unexpected end of JSON input\n" +
 				"a.jsonl:3: title: is required\n" +
 				"a.jsonl:3: type: is invalid\n",
+		},
+		{
+			name: "failures past those kept",
+			rep:  Report{Items: 9, Failed: many[:2], MoreFailed: 5},
+			want: "9 items: 0 created, 0 updated, 0 unchanged, 7 failed in 0s\n" +
+				"b.csv:2: type: is invalid\nb.csv:3: type: is invalid\n… and 5 more failed rows\n",
 		},
 		{
 			name: "capped listing",

@@ -63,7 +63,7 @@ func reader(format string) readFunc {
 func Read(format string, paths []string, fn func(Record) error) error {
 	read := reader(format)
 	if read == nil {
-		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+		return unknownFormat(format)
 	}
 	for _, path := range paths {
 		if err := read(path, fn); err != nil {
@@ -71,6 +71,10 @@ func Read(format string, paths []string, fn func(Record) error) error {
 		}
 	}
 	return nil
+}
+
+func unknownFormat(format string) error {
+	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 }
 
 // fieldError is a row error that names the offending input field, so that

@@ -21,10 +21,54 @@ var appleID = regexp.MustCompile(`/id(\d+)`)
 //
 // Apple lists a podcast under each genre it belongs to, so the same podcast
 // id may appear more than once: it becomes one item with all its genres,
-// reported at its first position. The whole array is read before the first
-// record is passed on, because a repeat can come at any position.
+// reported at its first position. A repeat can come at any position, so the
+// file is read twice: the first pass keeps only each id's genres and review
+// count, the second passes the items on as it decodes them, so that the
+// descriptions are never all in memory.
 func readPodcasts(path string, fn func(Record) error) error {
 	path = fileIn(path, "podcasts_info.json")
+	merged := make(map[string]*podcastMerge)
+	err := eachPodcast(path, func(i int, item *mediarec.Item, err error) error {
+		if err != nil {
+			return nil // reported in the second pass
+		}
+		if m, ok := merged[item.ExternalID]; ok {
+			m.genres = cleanList(append(m.genres, item.Genres...))
+			m.popularity = max(m.popularity, item.Popularity)
+			return nil
+		}
+		merged[item.ExternalID] = &podcastMerge{genres: item.Genres, popularity: item.Popularity}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return eachPodcast(path, func(i int, item *mediarec.Item, err error) error {
+		if err != nil {
+			return fn(Record{Source: path, Line: i, Err: err})
+		}
+		m := merged[item.ExternalID]
+		if m == nil || m.sent {
+			return nil // a repeat, merged into the first
+		}
+		m.sent = true
+		item.Genres, item.Popularity = m.genres, m.popularity
+		return fn(Record{Source: path, Line: i, Item: item})
+	})
+}
+
+// podcastMerge is what the repeats of a podcast id add to its first entry.
+type podcastMerge struct {
+	genres     []string
+	popularity int64
+	sent       bool
+}
+
+// eachPodcast decodes the array in path one object at a time and calls fn
+// with its 1-based position and the item or the reason it is not one. An
+// error from fn, or a syntax error (past which the decoder cannot find the
+// next object), stops it.
+func eachPodcast(path string, fn func(i int, item *mediarec.Item, err error) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -34,35 +78,20 @@ func readPodcasts(path string, fn func(Record) error) error {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return fmt.Errorf("%s: want a JSON array of podcasts", path)
 	}
-	var recs []Record
-	first := make(map[string]int) // external id → index in recs
-	for i := 1; dec.More(); i++ {
+	i := 0
+	for dec.More() {
+		i++
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			// Past a syntax error the decoder cannot find the next object.
 			return fmt.Errorf("%s: podcast %d: %w", path, i, err)
 		}
 		item, err := podcastItem(raw)
-		if err != nil {
-			recs = append(recs, Record{Source: path, Line: i, Err: err})
-			continue
-		}
-		if j, ok := first[item.ExternalID]; ok {
-			prev := recs[j].Item
-			prev.Genres = cleanList(append(prev.Genres, item.Genres...))
-			prev.Popularity = max(prev.Popularity, item.Popularity)
-			continue
-		}
-		first[item.ExternalID] = len(recs)
-		recs = append(recs, Record{Source: path, Line: i, Item: item})
-	}
-	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("%s: after podcast %d: %w", path, len(recs), err)
-	}
-	for _, rec := range recs {
-		if err := fn(rec); err != nil {
+		if err := fn(i, item, err); err != nil {
 			return err
 		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("%s: after podcast %d: %w", path, i, err)
 	}
 	return nil
 }

@@ -16,8 +16,11 @@ type Report struct {
 	Created   int
 	Updated   int
 	Unchanged int
-	Failed    []Failure // in source order
-	Elapsed   time.Duration
+	Failed    []Failure // in source order; the first Options.MaxFailures failures only
+	// MoreFailed counts the failures past those in Failed, which Run
+	// counts but does not keep, so that its memory stays bounded.
+	MoreFailed int
+	Elapsed    time.Duration
 }
 
 // Failure is a source row that was not stored, and why.
@@ -35,14 +38,13 @@ const maxPrinted = 50
 // "path:line: field: message".
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d items: %d created, %d updated, %d unchanged, %d failed in %s",
-		r.Items, r.Created, r.Updated, r.Unchanged, len(r.Failed), roundDuration(r.Elapsed))
+		r.Items, r.Created, r.Updated, r.Unchanged, len(r.Failed)+r.MoreFailed, roundDuration(r.Elapsed))
 	if s := r.Elapsed.Seconds(); s > 0 {
 		fmt.Fprintf(w, " (%s items/s)", thousands(int(float64(r.Items)/s+0.5)))
 	}
 	fmt.Fprintln(w)
 	for i, f := range r.Failed {
 		if i == maxPrinted {
-			fmt.Fprintf(w, "… and %d more failed rows\n", len(r.Failed)-maxPrinted)
 			break
 		}
 		if len(f.Errors) == 0 {
@@ -55,6 +57,9 @@ func (r *Report) Print(w io.Writer) {
 				fmt.Fprintf(w, "%s:%d: %s: %s\n", f.Source, f.Line, e.Field, e.Message)
 			}
 		}
+	}
+	if more := len(r.Failed) + r.MoreFailed - min(len(r.Failed), maxPrinted); more > 0 {
+		fmt.Fprintf(w, "… and %d more failed rows\n", more)
 	}
 }
 

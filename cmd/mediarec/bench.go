@@ -1,298 +1,213 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
-	"sync"
-	"text/tabwriter"
+	"strconv"
+	"strings"
 	"time"
 
-	"mediarec"
-	"mediarec/demo"
-	"mediarec/ingest"
+	"mediarec/internal/synth"
 )
 
-// runBench measures the read paths over HTTP on loopback: an all-in-one
-// server on a temporary data dir with a catalog of --items items (the demo
-// catalog, repeated with numbered titles), users who liked a few items
-// each, and --concurrency clients per route for --duration.
+// benchConfig is what one run of mediarec bench builds and measures.
+type benchConfig struct {
+	items      int           // catalog size: the real items first, then synth mixes
+	dataDir    string        // the shared data sets (../shared/data)
+	seed       uint64        // of the mixes, the queries and the clients' draws
+	users      int           // MovieLens users replayed, the first by id; 0 = all 610
+	duration   time.Duration // load time per route and client count
+	clients    []int         // clients in flight, one run per count and route
+	cpuProfile string        // CPU profile of the load runs, when set
+}
+
+// runBench measures the read paths over HTTP on loopback, on a server set
+// up as an operator would: a catalog of --items distinct items (the shared
+// data sets, then synth mixes) loaded through the batch API and embedded by
+// the default pipeline up to the fitted local model, and the MovieLens
+// users' whole rating histories replayed as feedback, so that
+// recommendations take the collaborative (hybrid) path.
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mediarec bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	items := fs.Int("items", 100_000, "catalog size")
-	duration := fs.Duration("duration", 10*time.Second, "load time per route")
-	concurrency := fs.Int("concurrency", 4, "clients in flight per route")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load phase to this file")
+	cfg := benchConfig{}
+	fs.IntVar(&cfg.items, "items", 1_000_000, "catalog size: the real items of the data sets first, then distinct synth mixes")
+	fs.StringVar(&cfg.dataDir, "data", "../shared/data", "directory holding the shared data sets")
+	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the mixes, the queries and the clients' draws")
+	fs.IntVar(&cfg.users, "users", 0, "MovieLens users to replay, the first by id; 0 = all 610")
+	fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "load time per route and client count")
+	clients := fs.String("clients", "4,8", "clients in flight: one run per count and route, comma-separated")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the load runs to this file")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: mediarec bench [flags]\n\nServing benchmark of /v1/recommendations and /v1/search.\n\n")
+		fmt.Fprintf(stderr, "Usage: mediarec bench [flags]\n\nServing benchmark of /v1/recommendations and /v1/search on a catalog\nbuilt, embedded and rated as in production (see BENCHMARKS.md).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return configError(stderr, "bench", err)
 	}
-	if *items < 100 || *concurrency < 1 || *duration <= 0 || fs.NArg() > 0 {
+	var err error
+	cfg.clients, err = parseClients(*clients)
+	if err != nil || cfg.items < 100 || cfg.users < 0 || cfg.duration <= 0 || fs.NArg() > 0 {
+		if err != nil {
+			fmt.Fprintf(stderr, "mediarec bench: %v\n", err)
+		}
 		fs.Usage()
 		return 2
 	}
-	if err := bench(ctx, *items, *duration, *concurrency, *cpuProfile, stdout, stderr); err != nil {
+	if _, err := bench(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "mediarec bench: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func bench(ctx context.Context, n int, duration time.Duration, concurrency int, cpuProfile string, stdout, stderr io.Writer) error {
-	dir, err := os.MkdirTemp("", "mediarec-bench-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	// The local model stays the hashing one: a refit would re-embed the
-	// catalog during the measurement. Vectors have the same size either way.
-	env := func(key string) string {
-		switch key {
-		case "MEDIAREC_DATA_DIR":
-			return dir
-		case "MEDIAREC_REFIT_GROWTH":
-			return "0"
-		case "MEDIAREC_LOG_LEVEL":
-			return "error"
+// parseClients reads "4,8" into [4 8].
+func parseClients(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--clients %q: want positive counts separated by commas", s)
 		}
-		return ""
+		out = append(out, n)
 	}
-	m := NewMain("serve", io.Discard)
-	if err := m.ParseConfig([]string{"--addr", "127.0.0.1:0"}, env, stderr); err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := m.Open(ctx); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- m.Run(ctx) }()
-	defer func() { cancel(); <-served }()
+	return out, nil
+}
 
-	file := filepath.Join(dir, "catalog.jsonl")
-	if err := writeBenchCatalog(file, n); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Loading %d items into %s …\n", n, m.URL())
-	if _, err := ingest.Run(ctx, ingest.Options{Server: m.URL(), Progress: stderr}, "jsonl", []string{file}); err != nil {
-		return fmt.Errorf("load the catalog: %w", err)
-	}
-	if err := waitForEmbedding(ctx, m.URL(), n, 15*time.Minute); err != nil {
-		return err
-	}
-	// Fewer users than the per-IP register limit allows in a minute.
-	tokens, err := benchUsers(ctx, m.URL(), n, 25)
+// bench sets the server up phase by phase, printing each with its
+// duration (the pipeline time is a result too), then measures, prints the
+// report and returns it.
+func bench(ctx context.Context, cfg benchConfig, stdout, stderr io.Writer) (*benchReport, error) {
+	phases := newPhaseClock(stdout)
+	src, err := synth.Load(cfg.dataDir)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("read the data sets: %w", err)
 	}
+	phases.done("read data sets", "%d real items, %d MovieLens ratings", len(src.Items), len(src.MovieLens.Ratings))
 
-	queries := []string{
-		"a documentary about the ocean", "find me something like Interstellar", "space travel",
-		"podcast about history", "a funny book about wizards", "crime thriller movie", "astronauts",
-		"I want a novel about love and war", "nature documentary", "science podcast",
+	srv, err := startBenchServer(ctx, stderr)
+	if err != nil {
+		return nil, err
 	}
-	routes := []struct {
-		name string
-		req  func(r *rand.Rand) (string, string)
-	}{
-		{"GET /v1/recommendations", func(r *rand.Rand) (string, string) {
-			return m.URL() + "/v1/recommendations?limit=10&diversity=0.3", tokens[r.IntN(len(tokens))]
-		}},
-		{"GET /v1/search", func(r *rand.Rand) (string, string) {
-			return m.URL() + "/v1/search?limit=10&q=" + url.QueryEscape(queries[r.IntN(len(queries))]), ""
-		}},
+	defer srv.stop()
+
+	cat, err := writeBenchCatalog(filepath.Join(srv.dir, "catalog.jsonl"), src, cfg.items, cfg.seed)
+	if err != nil {
+		return nil, fmt.Errorf("write the catalog: %w", err)
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
+	phases.done("catalog written", "%d items (%d real, %d mixes)", cfg.items, len(cat.real), cfg.items-len(cat.real))
+	if err := srv.ingest(ctx, cat.path, stderr); err != nil {
+		return nil, err
+	}
+	phases.done("ingest", "%d items through POST /v1/items/batch", cfg.items)
+	st, err := srv.waitEmbedded(ctx, cfg.items)
+	if err != nil {
+		return nil, err
+	}
+	phases.done("embedded", "%d items embedded by the first model, %d failed", st.Done, st.Failed)
+	emb, err := srv.waitFitted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	phases.done("refit done", "live model %s, collection %s", emb.Model, emb.Collection)
+
+	replay, err := replayMovieLens(ctx, srv, src.MovieLens, cfg.users)
+	if err != nil {
+		return nil, err
+	}
+	phases.done("feedback", "%d users, %d ratings replayed (%d skipped: not in the catalog)", len(replay.tokens), replay.ratings, replay.skipped)
+	if err := srv.waitHybrid(ctx, replay.sentinelToken); err != nil {
+		return nil, err
+	}
+	phases.done("hybrid ready", "the collaborative model and its index include every replayed rating")
+
+	queries := benchQueries(cat.real, benchQueryCount, cfg.seed)
+	if len(queries) < benchQueryCount {
+		fmt.Fprintf(stdout, "note: only %d distinct queries: the catalog's real items allow no more\n", len(queries))
+	}
+	results, err := measure(ctx, srv, cfg, replay.tokens, queries)
+	if err != nil {
+		return nil, err
+	}
+	// Read the model again: the report names the one that answered, and
+	// nothing should have replaced it during the runs.
+	after, err := srv.embedding(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if after.Collection != emb.Collection {
+		fmt.Fprintf(stdout, "warning: the live collection changed during the runs, from %s to %s\n", emb.Collection, after.Collection)
+	}
+	emb = after
+	rep := &benchReport{
+		results: results, embedding: emb, items: cfg.items, real: len(cat.real),
+		users: len(replay.tokens), ratings: replay.ratings, heaviest: replay.heaviest,
+		queries: len(queries), phases: phases,
+	}
+	return rep, printBenchReport(stdout, rep)
+}
+
+// measure runs each route at each client count, under the CPU profile when
+// one is asked for.
+func measure(ctx context.Context, srv *benchServer, cfg benchConfig, tokens, queries []string) ([]loadResult, error) {
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 10 * time.Second}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "route\trequests\terrors\treq/s\tp50 ms\tp99 ms\t\n")
-	for _, rt := range routes {
-		lat, errs := load(ctx, client, rt.req, duration, concurrency)
-		if len(lat) == 0 {
-			return fmt.Errorf("%s: no request succeeded", rt.name)
-		}
-		slices.Sort(lat)
-		pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t\n", rt.name, len(lat), errs, float64(len(lat))/duration.Seconds(), pct(0.5), pct(0.99))
-	}
-	fmt.Fprintf(tw, "(%d items, %d clients per route, %s per route, %d CPUs)\t\t\t\t\t\t\n", n, concurrency, duration, runtime.GOMAXPROCS(0))
-	return tw.Flush()
-}
-
-// load sends requests from concurrency clients for d and returns the
-// latencies of the successful ones and the number of failures.
-func load(ctx context.Context, client *http.Client, next func(*rand.Rand) (string, string), d time.Duration, concurrency int) ([]time.Duration, int) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var (
-		mu   sync.Mutex
-		all  []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	for w := range concurrency {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(w), 7))
-			var lat []time.Duration
-			failed := 0
-			for ctx.Err() == nil {
-				u, token := next(r)
-				start := time.Now()
-				if err := benchGet(ctx, client, u, token); err != nil {
-					if ctx.Err() == nil {
-						failed++
-					}
-					continue
-				}
-				lat = append(lat, time.Since(start))
+	var out []loadResult
+	for _, rt := range benchRoutes(srv.url, tokens, queries) {
+		for _, n := range cfg.clients {
+			r, err := srv.run(ctx, rt, n, cfg.duration, cfg.seed)
+			if err != nil {
+				return nil, err
 			}
-			mu.Lock()
-			all, errs = append(all, lat...), errs+failed
-			mu.Unlock()
-		})
+			out = append(out, r)
+		}
 	}
-	wg.Wait()
-	return all, errs
+	return out, nil
 }
 
-func benchGet(ctx context.Context, client *http.Client, u, token string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if _, err := io.Copy(io.Discard, res.Body); err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", res.StatusCode)
-	}
-	return nil
+// phaseClock prints each setup phase as it ends, with its duration, and
+// keeps them for the report.
+type phaseClock struct {
+	w     io.Writer
+	last  time.Time
+	start time.Time
+	lines []string
 }
 
-// writeBenchCatalog writes n items: the demo catalog, repeated with
-// numbered titles and external ids until there are n.
-func writeBenchCatalog(path string, n int) error {
-	src, err := demo.Catalog()
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	var base []mediarec.Item
-	sc := bufio.NewScanner(src)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var it mediarec.Item
-		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
-			return err
-		}
-		base = append(base, it)
-	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for i := range n {
-		it := base[i%len(base)]
-		if round := i / len(base); round > 0 {
-			it.ExternalID = fmt.Sprintf("%s#%d", it.ExternalID, round)
-			it.Title = fmt.Sprintf("%s, part %d", it.Title, round+1)
-		}
-		if err := enc.Encode(it); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+func newPhaseClock(w io.Writer) *phaseClock {
+	now := time.Now()
+	return &phaseClock{w: w, last: now, start: now}
 }
 
-// waitForEmbedding polls the embedding stats until n items are done.
-func waitForEmbedding(ctx context.Context, server string, n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		var s struct{ Pending, Done, Failed int }
-		if err := getJSON(ctx, server+"/v1/admin/embedding", "", &s); err != nil {
-			return err
-		}
-		if s.Done+s.Failed >= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("embedding: %d of %d items done after %s", s.Done, n, within)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+func (p *phaseClock) done(name, format string, args ...any) {
+	now := time.Now()
+	d := now.Sub(p.last).Round(100 * time.Millisecond)
+	p.last = now
+	p.lines = append(p.lines, fmt.Sprintf("%s %s", name, d))
+	fmt.Fprintf(p.w, "%-16s %8s  %s\n", name, d, fmt.Sprintf(format, args...))
 }
 
-// benchUsers registers users who each like five random items and follow a
-// tag, and returns their tokens.
-func benchUsers(ctx context.Context, server string, items, users int) ([]string, error) {
-	r := rand.New(rand.NewPCG(1, 2))
-	tags := []string{"space", "ocean", "history", "comedy", "crime"}
-	tokens := make([]string, users)
-	for i := range users {
-		var reg struct{ Token string }
-		body := fmt.Sprintf(`{"email":"bench%d@example.com","password":"bench-password","display_name":"Bench %d"}`, i, i)
-		if err := doJSON(ctx, http.MethodPost, server+"/v1/auth/register", "", body, &reg); err != nil {
-			return nil, fmt.Errorf("register: %w", err)
-		}
-		tokens[i] = reg.Token
-		if err := doJSON(ctx, http.MethodPut, server+"/v1/me/preferences", reg.Token, fmt.Sprintf(`{"tags":[%q]}`, tags[i%len(tags)]), nil); err != nil {
-			return nil, fmt.Errorf("preferences: %w", err)
-		}
-		for range 5 {
-			body := fmt.Sprintf(`{"item_id":%d,"kind":"like"}`, 1+r.IntN(items))
-			if err := doJSON(ctx, http.MethodPost, server+"/v1/me/feedback", reg.Token, body, nil); err != nil {
-				return nil, fmt.Errorf("feedback: %w", err)
-			}
-		}
-	}
-	return tokens, nil
-}
+// total is the setup time so far.
+func (p *phaseClock) total() time.Duration { return p.last.Sub(p.start).Round(100 * time.Millisecond) }
+
+// cpus is the parallelism the server and the clients share.
+func cpus() int { return runtime.GOMAXPROCS(0) }
+
+// errNoSuccess is a run in which no request succeeded.
+var errNoSuccess = errors.New("no request succeeded")

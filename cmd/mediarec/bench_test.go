@@ -1,9 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"mediarec"
+	"mediarec/demo"
 	"mediarec/ingest"
 	"mediarec/internal/datatest"
 	"mediarec/internal/postgres/pgtest"
@@ -36,5 +46,132 @@ func BenchmarkIngestMovieLens(b *testing.B) {
 			}
 			b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "items/s")
 		})
+	}
+}
+
+// TestBench runs mediarec bench end to end at a small size and checks what
+// a wrong setup would show: recommendations that never take the hybrid
+// path, the hashing model still live, failed requests, too few queries.
+func TestBench(t *testing.T) {
+	dataDir := filepath.Dir(datatest.Dir(t, datatest.MovieLens))
+	cfg := benchConfig{
+		items: 1500, dataDir: dataDir, seed: 1, users: 10,
+		duration: time.Second, clients: []int{2},
+	}
+	var out bytes.Buffer
+	rep, err := bench(t.Context(), cfg, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+	if strings.HasPrefix(rep.embedding.Model, "hashing-") || rep.embedding.Collection == "" {
+		t.Errorf("answered by model %q in collection %q, want the fitted model", rep.embedding.Model, rep.embedding.Collection)
+	}
+	if !strings.Contains(out.String(), rep.embedding.Model) {
+		t.Errorf("the report does not name the model %s", rep.embedding.Model)
+	}
+	if rep.users != cfg.users || rep.ratings == 0 {
+		t.Errorf("replayed %d users, %d ratings; want %d users with ratings", rep.users, rep.ratings, cfg.users)
+	}
+	if rep.queries != benchQueryCount {
+		t.Errorf("%d distinct queries, want %d", rep.queries, benchQueryCount)
+	}
+	if len(rep.results) != 2 {
+		t.Fatalf("%d runs, want 2 (one per route)", len(rep.results))
+	}
+	for _, res := range rep.results {
+		if res.errors > 0 || res.requests == 0 {
+			t.Errorf("%s: %d requests, %d errors (first: %v)", res.route, res.requests, res.errors, res.firstErr)
+		}
+		if res.route == "GET /v1/recommendations" && res.hybrid <= 0 {
+			t.Errorf("%s: hybrid share %.2f, want > 0", res.route, res.hybrid)
+		}
+	}
+}
+
+// TestBenchQueries checks the query builder on the bundled demo catalog:
+// distinct queries, as many as asked, the same for a seed.
+func TestBenchQueries(t *testing.T) {
+	items := demoItems(t)
+	a := benchQueries(items, benchQueryCount, 1)
+	if len(a) != benchQueryCount {
+		t.Fatalf("%d queries from %d items, want %d", len(a), len(items), benchQueryCount)
+	}
+	seen := map[string]bool{}
+	for _, q := range a {
+		k := strings.ToLower(q)
+		if q == "" || seen[k] {
+			t.Errorf("query %q empty or repeated", q)
+		}
+		seen[k] = true
+	}
+	if diff := cmp.Diff(a, benchQueries(items, benchQueryCount, 1)); diff != "" {
+		t.Errorf("same seed, other queries (-first +second):\n%s", diff)
+	}
+	if cmp.Equal(a, benchQueries(items, benchQueryCount, 2)) {
+		t.Error("another seed gave the same queries")
+	}
+	if got := benchQueries(items[:1], 50, 1); len(got) == 0 || len(got) > 50 {
+		t.Errorf("one item gave %d queries, want between 1 and 50", len(got))
+	}
+}
+
+func demoItems(t *testing.T) []*mediarec.Item {
+	t.Helper()
+	src, err := demo.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var items []*mediarec.Item
+	dec := json.NewDecoder(src)
+	for dec.More() {
+		var it mediarec.Item
+		if err := dec.Decode(&it); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, &it)
+	}
+	return items
+}
+
+func TestBenchParseAnswers(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		want    map[string]float64
+		wantErr bool
+	}{
+		{name: "paths", body: "# HELP mediarec_recommendations_total x\n# TYPE mediarec_recommendations_total counter\n" +
+			"mediarec_recommendations_total{path=\"cold_start\"} 2\nmediarec_recommendations_total{path=\"content\"} 3\n" +
+			"mediarec_recommendations_total{path=\"hybrid\"} 1.5e+06\nmediarec_other_total{path=\"hybrid\"} 9\n",
+			want: map[string]float64{"cold_start": 2, "content": 3, "hybrid": 1.5e6}},
+		{name: "other labels", body: "mediarec_recommendations_total{path=\"hybrid\",service=\"recs\"} 4\n", want: map[string]float64{"hybrid": 4}},
+		{name: "none", body: "go_goroutines 12\n", want: map[string]float64{}},
+		{name: "bad value", body: "mediarec_recommendations_total{path=\"hybrid\"} many\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseAnswers([]byte(tt.body))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %t", err, tt.wantErr)
+			}
+			if !tt.wantErr {
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestBenchHybridShare(t *testing.T) {
+	before := map[string]float64{"hybrid": 10, "content": 5, "cold_start": 1}
+	after := map[string]float64{"hybrid": 40, "content": 15, "cold_start": 1}
+	if got := hybridShare(before, after); got != 0.75 {
+		t.Errorf("hybridShare = %v, want 0.75", got)
+	}
+	if got := hybridShare(after, after); got != 0 {
+		t.Errorf("hybridShare with no answers = %v, want 0", got)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"mediarec/internal/metrics"
 	"mediarec/internal/natsbus"
 	"mediarec/internal/tracing"
+	"mediarec/internal/users"
 )
 
 // Main is one running server: the services a command asked for, wired by
@@ -32,6 +33,10 @@ type Main struct {
 	Config  config.Config
 	Log     *slog.Logger
 	Catalog *catalog.Service
+	// Users is the users service when this process runs it: mediarec bench
+	// creates its replayed accounts through it, past the per-IP register
+	// limit that HTTP applies.
+	Users *users.Service
 
 	name    string
 	app     *fiber.App

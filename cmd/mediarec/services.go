@@ -49,9 +49,13 @@ func (m *Main) openCatalog(ctx context.Context, bus *natsbus.Bus, reg *embed.Reg
 	m.watchConsumer(results.Stream, results.Durable)
 	m.watchConsumer(natsbus.StreamEmbedJobs, embedWorkers)
 	m.tasks = append(m.tasks, relay.Run, func(ctx context.Context) error {
-		return bus.Consume(ctx, results, natsbus.JSONEach(func(ctx context.Context, res mediarec.EmbedResult) error {
-			coord.Observe(res)
-			return m.Catalog.RecordEmbedding(ctx, res)
+		// A batch of results is written in the trace of its first, as the
+		// workers embed a batch of jobs.
+		return bus.Consume(ctx, results, natsbus.JSONBatch(func(_ context.Context, rs []mediarec.EmbedResult, _ []int, ctxs []context.Context) []error {
+			for _, r := range rs {
+				coord.Observe(r)
+			}
+			return m.Catalog.RecordEmbeddings(ctxs[0], rs)
 		}))
 	}, func(ctx context.Context) error { return coord.Run(ctx, time.Second) })
 	admin := httpapi.RequireAdmin(m.Config.AdminToken, verifier)
@@ -78,6 +82,7 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 	svc := users.New(store, items, m.Log, users.Config{
 		Changed: relay.Notify, AdminEmails: m.Config.AdminEmails, ItemCache: m.metrics.Cache("items"),
 	})
+	m.Users = svc
 	httpapi.RegisterUserRoutes(m.app, svc, issuer, verifier, httpapi.AuthLimits{PerIP: 30, PerAccount: 10, Window: time.Minute})
 	return nil
 }
@@ -259,7 +264,7 @@ func (m *Main) openEmbedding(ctx context.Context, bus *natsbus.Bus, r roles, che
 		return nil, nil, err
 	}
 	reg := embed.NewRegistry(states, remote)
-	if err := reg.Init(ctx, vectors); err != nil {
+	if err := reg.Init(ctx, vectors, m.Config.RefitGrowth > 0); err != nil {
 		return nil, nil, fmt.Errorf("embedding state: %w", err)
 	}
 	return vectors, reg, nil

@@ -35,10 +35,11 @@ type Store interface {
 	// and sets each item's ID. An item whose content is unchanged is left
 	// alone. Every item has a distinct, non-empty external id.
 	UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error)
-	// SetEmbeddingStatus records a result unless it is for an older version;
-	// a result that changes the item's status also records an event-only
-	// change (see ChangeStore), in the same transaction.
-	SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error
+	// SetEmbeddingStatuses records results in one transaction, each unless
+	// it is for an older version of its item; a result that changes an
+	// item's status also records an event-only change (see ChangeStore).
+	// Of two results for one item, the later one holds.
+	SetEmbeddingStatuses(ctx context.Context, rs []mediarec.EmbedResult) error
 	// CountEmbeddingStatus counts items per embedding status.
 	CountEmbeddingStatus(ctx context.Context) (map[mediarec.EmbeddingStatus]int, error)
 	// CountEmbeddingStatusByType counts items per type and embedding
@@ -95,16 +96,33 @@ func New(store Store, log *slog.Logger, changed func()) *Service {
 	return &Service{store: store, log: log, changed: changed, tags: tagCache{now: time.Now}}
 }
 
-// RecordEmbedding stores a worker's result for an item.
-func (s *Service) RecordEmbedding(ctx context.Context, r mediarec.EmbedResult) error {
-	if r.ItemID <= 0 || (r.Status != mediarec.EmbeddingDone && r.Status != mediarec.EmbeddingFailed) {
-		return mediarec.Errorf(mediarec.EINVALID, "Invalid embedding result for item %d.", r.ItemID)
+// RecordEmbeddings stores a batch of workers' results, one transaction for
+// all (at a million items, one per result would take longer than the
+// embedding), and returns an error per result: a malformed one is refused
+// alone, and a failed write fails them all.
+func (s *Service) RecordEmbeddings(ctx context.Context, rs []mediarec.EmbedResult) []error {
+	errs := make([]error, len(rs))
+	valid := make([]mediarec.EmbedResult, 0, len(rs))
+	for i, r := range rs {
+		if r.ItemID <= 0 || (r.Status != mediarec.EmbeddingDone && r.Status != mediarec.EmbeddingFailed) {
+			errs[i] = mediarec.Errorf(mediarec.EINVALID, "Invalid embedding result for item %d.", r.ItemID)
+			continue
+		}
+		valid = append(valid, r)
 	}
-	if err := s.store.SetEmbeddingStatus(ctx, r); err != nil {
-		return err
+	if len(valid) == 0 {
+		return errs
+	}
+	if err := s.store.SetEmbeddingStatuses(ctx, valid); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
 	}
 	s.changed() // a changed status has an item event to announce
-	return nil
+	return errs
 }
 
 // EachItem calls fn for every item in id order, a page at a time.

@@ -16,6 +16,11 @@ type fakeStore struct {
 	catalog.Store
 	upsertItems func(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error)
 	findItems   func(ctx context.Context, f mediarec.ItemFilter) ([]*mediarec.Item, error)
+	setStatuses func(ctx context.Context, rs []mediarec.EmbedResult) error
+}
+
+func (f *fakeStore) SetEmbeddingStatuses(ctx context.Context, rs []mediarec.EmbedResult) error {
+	return f.setStatuses(ctx, rs)
 }
 
 func (f *fakeStore) UpsertItems(ctx context.Context, items []*mediarec.Item) ([]mediarec.UpsertOutcome, error) {
@@ -124,4 +129,44 @@ func FuzzDecodeCursor(f *testing.F) {
 			t.Fatalf("round trip of %d gave %d, %v", id, back, err)
 		}
 	})
+}
+
+// TestRecordEmbeddings: a batch of results is one write; a malformed
+// result is refused alone, and a failed write fails every result it held.
+func TestRecordEmbeddings(t *testing.T) {
+	done := mediarec.EmbedResult{ItemID: 1, Version: 1, Status: mediarec.EmbeddingDone}
+	failed := mediarec.EmbedResult{ItemID: 2, Version: 3, Status: mediarec.EmbeddingFailed, Error: "too long"}
+	malformed := mediarec.EmbedResult{ItemID: 3, Version: 1, Status: mediarec.EmbeddingPending}
+	tests := []struct {
+		name      string
+		results   []mediarec.EmbedResult
+		storeErr  error
+		wantStore []mediarec.EmbedResult
+		wantCodes []string
+	}{
+		{"all written at once", []mediarec.EmbedResult{done, failed}, nil, []mediarec.EmbedResult{done, failed}, []string{"", ""}},
+		{"a malformed one alone refused", []mediarec.EmbedResult{done, malformed, failed}, nil, []mediarec.EmbedResult{done, failed}, []string{"", mediarec.EINVALID, ""}},
+		{"a failed write fails them all", []mediarec.EmbedResult{done, failed}, mediarec.Errorf(mediarec.EUNAVAILABLE, "down"), []mediarec.EmbedResult{done, failed}, []string{mediarec.EUNAVAILABLE, mediarec.EUNAVAILABLE}},
+		{"nothing to write", []mediarec.EmbedResult{malformed}, nil, nil, []string{mediarec.EINVALID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stored []mediarec.EmbedResult
+			store := &fakeStore{setStatuses: func(_ context.Context, rs []mediarec.EmbedResult) error {
+				stored = rs
+				return tt.storeErr
+			}}
+			errs := catalog.New(store, slog.New(slog.DiscardHandler), nil).RecordEmbeddings(context.Background(), tt.results)
+			if diff := cmp.Diff(tt.wantStore, stored); diff != "" {
+				t.Errorf("stored (-want +got):\n%s", diff)
+			}
+			codes := make([]string, len(errs))
+			for i, err := range errs {
+				codes[i] = mediarec.ErrorCode(err)
+			}
+			if diff := cmp.Diff(tt.wantCodes, codes); diff != "" {
+				t.Errorf("error codes (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

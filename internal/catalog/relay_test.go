@@ -129,7 +129,7 @@ func TestRelayPublishesItemEvents(t *testing.T) {
 	bus.mu.Lock()
 	jobs := bus.count[mediarec.SubjectEmbedJobs]
 	bus.mu.Unlock()
-	if err := svc.RecordEmbedding(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone, Collection: "items_m"}); err != nil {
+	if err := svc.RecordEmbeddings(ctx, []mediarec.EmbedResult{{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone, Collection: "items_m"}})[0]; err != nil {
 		t.Fatal(err)
 	}
 	natstest.CheckFor(t, 10*time.Second, func() error {

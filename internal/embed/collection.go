@@ -17,6 +17,9 @@ const LiveAlias = "items"
 // CollectionStore is what generations need of the vector store.
 type CollectionStore interface {
 	CreateCollection(ctx context.Context, name string, dim int) error
+	// CreateScanCollection makes a collection without a graph, searched
+	// by exact scans: inserts cost only the copy of the vector.
+	CreateScanCollection(ctx context.Context, name string, dim int) error
 	SetAlias(ctx context.Context, alias, collection string) error
 	CollectionInfo(ctx context.Context, name string) (mediarec.Collection, error)
 	DeleteCollection(ctx context.Context, name string) error

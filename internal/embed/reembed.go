@@ -162,8 +162,8 @@ func (c *Coordinator) enqueue(ctx context.Context, gen mediarec.Generation) erro
 func (c *Coordinator) newGeneration(ctx context.Context, jobID string, items int) (mediarec.Generation, error) {
 	if s, err := c.reg.State(ctx); err == nil && s.Retired != "" {
 		// The generation before the live one is no longer read by anyone.
-		if err := c.vectors.DeleteCollection(ctx, s.Retired); err != nil && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
-			c.log.Warn("could not delete a retired collection", "collection", s.Retired, "error", err)
+		if err := c.dropRetired(ctx, s.Retired); err != nil {
+			c.log.Warn("could not delete a retired collection", "error", err)
 		}
 	}
 	e := c.reg.remote
@@ -244,10 +244,21 @@ func (c *Coordinator) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
+// retiredGrace is how long a replaced collection is kept after the switch:
+// a search that read the alias just before goes on reading it, and on
+// Qdrant an alias change reaches the other nodes a moment later. At a
+// million items the hashing generation's vectors are a gigabyte.
+const retiredGrace = time.Minute
+
 func (c *Coordinator) step(ctx context.Context) error {
 	s, err := c.reg.State(ctx)
 	if err != nil {
 		return err
+	}
+	if s.Retired != "" && time.Since(s.RetiredAt) >= retiredGrace {
+		if err := c.dropRetired(ctx, s.Retired); err != nil {
+			return err
+		}
 	}
 	stats, err := c.catalog.EmbeddingStats(ctx)
 	if err != nil {
@@ -298,7 +309,7 @@ func (c *Coordinator) switchIfComplete(ctx context.Context, s mediarec.Embedding
 		if s.Target == nil || s.Target.Collection != target.Collection {
 			return nil // another replica switched first
 		}
-		s.Retired, s.Live, s.Target, s.JobID, s.Total = s.Live.Collection, target, nil, "", 0
+		s.Retired, s.RetiredAt, s.Live, s.Target, s.JobID, s.Total = s.Live.Collection, time.Now(), target, nil, "", 0
 		return nil
 	})
 	if err != nil {
@@ -309,6 +320,20 @@ func (c *Coordinator) switchIfComplete(ctx context.Context, s mediarec.Embedding
 	}
 	c.log.Info("re-embedding complete: switched the live generation", "model", target.Model, "collection", target.Collection, "vectors", info.Points, "failed", failed)
 	return nil
+}
+
+// dropRetired deletes a retired collection and forgets it.
+func (c *Coordinator) dropRetired(ctx context.Context, coll string) error {
+	if err := c.vectors.DeleteCollection(ctx, coll); err != nil && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
+		return fmt.Errorf("delete the retired collection %s: %w", coll, err)
+	}
+	c.log.Info("deleted the retired collection", "collection", coll)
+	return c.reg.Update(ctx, func(s *mediarec.EmbeddingState) error {
+		if s.Retired == coll {
+			s.Retired, s.RetiredAt = "", time.Time{}
+		}
+		return nil
+	})
 }
 
 func total(stats map[mediarec.EmbeddingStatus]int) int {

@@ -55,18 +55,25 @@ func (r *Registry) Remote() bool { return r.remote != nil }
 
 // Init makes sure a live generation exists: on the first start of a
 // deployment it creates the collection of the default model and the live
-// alias pointing at it.
-func (r *Registry) Init(ctx context.Context, vectors CollectionStore) error {
+// alias pointing at it. fitFollows says that a fitted model will replace
+// the hashing one once the first catalog is embedded (the local embedder
+// with refits on): its collection then keeps no graph, since a graph of a
+// million hashing vectors took longer to build than the whole fit and
+// re-embedding and was dropped right after; searches scan it meanwhile.
+func (r *Registry) Init(ctx context.Context, vectors CollectionStore, fitFollows bool) error {
 	_, err := r.State(ctx)
 	if mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
 		return err
 	}
-	e := r.remote
+	e, create := r.remote, vectors.CreateCollection
 	if e == nil {
 		e = NewHashing(DefaultDimensions)
+		if fitFollows {
+			create = vectors.CreateScanCollection
+		}
 	}
 	gen := mediarec.Generation{Model: e.Model(), Dimensions: e.Dimensions(), Collection: CollectionFor(e.Model())}
-	if err := vectors.CreateCollection(ctx, gen.Collection, gen.Dimensions); err != nil && mediarec.ErrorCode(err) != mediarec.ECONFLICT {
+	if err := create(ctx, gen.Collection, gen.Dimensions); err != nil && mediarec.ErrorCode(err) != mediarec.ECONFLICT {
 		return fmt.Errorf("create %s: %w", gen.Collection, err)
 	}
 	if err := vectors.SetAlias(ctx, LiveAlias, gen.Collection); err != nil {

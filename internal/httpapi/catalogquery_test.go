@@ -162,7 +162,7 @@ func TestListByEmbeddingStatus(t *testing.T) {
 		&mediarec.Item{Type: mediarec.TypeMovie, Title: "E"},
 	)
 	for _, i := range []int{0, 1, 2, 4} {
-		if err := svc.RecordEmbedding(context.Background(), mediarec.EmbedResult{ItemID: ids[i], Version: 1, Status: mediarec.EmbeddingFailed, Error: "timeout"}); err != nil {
+		if err := svc.RecordEmbeddings(context.Background(), []mediarec.EmbedResult{{ItemID: ids[i], Version: 1, Status: mediarec.EmbeddingFailed, Error: "timeout"}})[0]; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,7 +246,7 @@ func TestAdminEmbeddingByType(t *testing.T) {
 		&mediarec.Item{Type: mediarec.TypeBook, Title: "C"},
 	)
 	for i, st := range []mediarec.EmbeddingStatus{mediarec.EmbeddingDone, mediarec.EmbeddingFailed} {
-		if err := svc.RecordEmbedding(context.Background(), mediarec.EmbedResult{ItemID: ids[i], Version: 1, Status: st}); err != nil {
+		if err := svc.RecordEmbeddings(context.Background(), []mediarec.EmbedResult{{ItemID: ids[i], Version: 1, Status: st}})[0]; err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -187,6 +187,14 @@ func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn f
 		caughtUp()
 		caughtUp = nil
 	}
+	// Caught up means past what the stream held now, not at a moment with
+	// nothing pending: while a publisher keeps writing (a catalog being
+	// embedded), a reader may never find the stream's end empty.
+	s, err := b.js.Stream(ctx, b.pre+stream)
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", stream, err)
+	}
+	last := s.CachedInfo().State.LastSeq
 	it, err := cons.Messages()
 	if err != nil {
 		return fmt.Errorf("follow %s: %w", stream, err)
@@ -211,7 +219,7 @@ func (b *Bus) Follow(ctx context.Context, stream string, subjects []string, fn f
 		if len(subjects) == 1 || slices.ContainsFunc(subjects, func(f string) bool { return subjectMatches(f, subject) }) {
 			fn(remoteContext(ctx, m.Headers()), Followed{Subject: subject, Data: m.Data(), Seq: md.Sequence.Stream, Pending: md.NumPending})
 		}
-		if md.NumPending == 0 && caughtUp != nil {
+		if (md.NumPending == 0 || md.Sequence.Stream >= last) && caughtUp != nil {
 			caughtUp()
 			caughtUp = nil
 		}

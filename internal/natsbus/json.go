@@ -36,15 +36,3 @@ func JSONBatch[T any](h func(ctx context.Context, vals []T, delivered []int, ctx
 		return errs
 	}
 }
-
-// JSONEach adapts a handler of one decoded value at a time, called with the
-// value's own context.
-func JSONEach[T any](h func(ctx context.Context, v T) error) BatchHandler {
-	return JSONBatch(func(_ context.Context, vals []T, _ []int, ctxs []context.Context) []error {
-		errs := make([]error, len(vals))
-		for i, v := range vals {
-			errs[i] = h(ctxs[i], v)
-		}
-		return errs
-	})
-}

@@ -98,6 +98,58 @@ func TestPutLogPurgeLog(t *testing.T) {
 	}
 }
 
+// A follower that never finds the stream's end empty, because a publisher
+// writes one more message for each it reads, is still caught up once it has
+// read what the stream held when it started. The stream holds more than a
+// pull brings at once (500), so every message arrives with some pending.
+func TestFollowCatchesUpWhilePublishing(t *testing.T) {
+	b := buses(t)["embedded"](t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subject := func(i int) string { return fmt.Sprintf("%s.c.p.%d", natsbus.SubjectVectors, i) }
+	var entries []natsbus.LogEntry
+	for i := range 2000 {
+		entries = append(entries, natsbus.LogEntry{Subject: subject(i), Data: []byte("x")})
+	}
+	held, err := b.PutLog(ctx, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		read uint64 // the last sequence read
+		next = 2000
+	)
+	caughtUp, done := make(chan uint64, 1), make(chan error, 1)
+	go func() {
+		done <- b.Follow(ctx, natsbus.StreamVectors, []string{natsbus.SubjectVectors + ".>"}, func(_ context.Context, f natsbus.Followed) {
+			mu.Lock()
+			read, next = f.Seq, next+1
+			i := next
+			mu.Unlock()
+			if _, err := b.PutLog(ctx, []natsbus.LogEntry{{Subject: subject(i), Data: []byte("y")}}); err != nil && ctx.Err() == nil {
+				t.Errorf("publish while following: %v", err)
+			}
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			caughtUp <- read
+		})
+	}()
+	select {
+	case seq := <-caughtUp:
+		if seq < held {
+			t.Fatalf("caught up at sequence %d, before the %d the stream held", seq, held)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower did not catch up within 10s while messages kept coming")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+}
+
 func TestLogOutsideVectors(t *testing.T) {
 	b := buses(t)["embedded"](t)
 	ctx := context.Background()

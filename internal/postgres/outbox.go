@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -93,18 +94,32 @@ func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*medi
 	return items, nil
 }
 
-// SetEmbeddingStatus records an embedding result if it is for the item's
-// current version; a result for an older version is dropped. A result that
-// changes the status leaves an event-only change in the outbox, in the same
-// statement, so that other services' copies of the item follow.
-func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error {
-	if _, err := s.db.Pool.Exec(ctx, `WITH changed AS (
-			UPDATE items SET embedding_status = $1, embedding_error = $2
-			WHERE id = $3 AND version = $4 AND (embedding_status <> $1 OR embedding_error <> $2)
-			RETURNING id, version)
+// SetEmbeddingStatuses records embedding results, each if it is for the
+// item's current version (a result for an older version is dropped), in
+// one statement. A result that changes the status leaves an event-only
+// change in the outbox, so that other services' copies of the item follow.
+// Of two results for one item the later holds: the earlier is left out
+// before the update, which would otherwise pick either.
+func (s *CatalogStore) SetEmbeddingStatuses(ctx context.Context, rs []mediarec.EmbedResult) error {
+	ids, versions := make([]int64, 0, len(rs)), make([]int32, 0, len(rs))
+	statuses, errs := make([]string, 0, len(rs)), make([]string, 0, len(rs))
+	for i, r := range rs {
+		if slices.ContainsFunc(rs[i+1:], func(later mediarec.EmbedResult) bool { return later.ItemID == r.ItemID }) {
+			continue
+		}
+		ids, versions = append(ids, r.ItemID), append(versions, int32(r.Version))
+		statuses, errs = append(statuses, string(r.Status)), append(errs, r.Error)
+	}
+	if _, err := s.db.Pool.Exec(ctx, `WITH r AS (
+			SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) AS r(id, version, status, error)),
+		changed AS (
+			UPDATE items SET embedding_status = r.status, embedding_error = r.error FROM r
+			WHERE items.id = r.id AND items.version = r.version
+				AND (items.embedding_status <> r.status OR items.embedding_error <> r.error)
+			RETURNING items.id, items.version)
 		INSERT INTO outbox (item_id, version, event_only, trace_parent) SELECT id, version, true, $5::text FROM changed`,
-		string(r.Status), r.Error, r.ItemID, r.Version, tracing.TraceParent(ctx)); err != nil {
-		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+		ids, versions, statuses, errs, tracing.TraceParent(ctx)); err != nil {
+		return fmt.Errorf("set the embedding status of %d items: %w", len(ids), err)
 	}
 	return nil
 }

@@ -100,31 +100,43 @@ func (s *CatalogStore) FindItemsByIDs(ctx context.Context, ids []int64) ([]*medi
 	return items, nil
 }
 
-// SetEmbeddingStatus records an embedding result if it is for the item's
-// current version; a result for an older version is dropped. A result that
-// changes the status leaves an event-only change in the outbox, in the same
-// transaction, so that other services' copies of the item follow.
-func (s *CatalogStore) SetEmbeddingStatus(ctx context.Context, r mediarec.EmbedResult) error {
+// SetEmbeddingStatuses records embedding results, each if it is for the
+// item's current version (a result for an older version is dropped), in
+// one transaction. A result that changes the status leaves an event-only
+// change in the outbox, so that other services' copies of the item
+// follow; of two results for one item the later holds.
+func (s *CatalogStore) SetEmbeddingStatuses(ctx context.Context, rs []mediarec.EmbedResult) error {
 	tx, err := s.db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+		return fmt.Errorf("set the embedding status of %d items: %w", len(rs), err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE items SET embedding_status = ?, embedding_error = ?
-		WHERE id = ? AND version = ? AND (embedding_status <> ? OR embedding_error <> ?)`,
-		string(r.Status), r.Error, r.ItemID, r.Version, string(r.Status), r.Error)
+	update, err := tx.PrepareContext(ctx, `UPDATE items SET embedding_status = ?, embedding_error = ?
+		WHERE id = ? AND version = ? AND (embedding_status <> ? OR embedding_error <> ?)`)
 	if err != nil {
-		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+		return fmt.Errorf("set the embedding status of %d items: %w", len(rs), err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err // nothing changed: nothing to announce
+	enqueue, err := tx.PrepareContext(ctx, `INSERT INTO outbox (item_id, version, event_only, created_at, trace_parent) VALUES (?, ?, 1, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("set the embedding status of %d items: %w", len(rs), err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (item_id, version, event_only, created_at, trace_parent) VALUES (?, ?, 1, ?, ?)`,
-		r.ItemID, r.Version, time.Now().UnixMicro(), tracing.TraceParent(ctx)); err != nil {
-		return fmt.Errorf("enqueue the status of item %d: %w", r.ItemID, err)
+	now, trace := time.Now().UnixMicro(), tracing.TraceParent(ctx)
+	for _, r := range rs {
+		res, err := update.ExecContext(ctx, string(r.Status), r.Error, r.ItemID, r.Version, string(r.Status), r.Error)
+		if err != nil {
+			return fmt.Errorf("set the embedding status of item %d: %w", r.ItemID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			continue // nothing changed: nothing to announce
+		}
+		if _, err := enqueue.ExecContext(ctx, r.ItemID, r.Version, now, trace); err != nil {
+			return fmt.Errorf("enqueue the status of item %d: %w", r.ItemID, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("set embedding status of item %d: %w", r.ItemID, err)
+		return fmt.Errorf("set the embedding status of %d items: %w", len(rs), err)
 	}
 	return nil
 }

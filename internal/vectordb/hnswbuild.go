@@ -213,6 +213,14 @@ func (h *hnswIndex) commit(p *hnswPlan) {
 	}
 }
 
+// commitUnlinked makes allocated nodes live without links, for a collection
+// that keeps no graph (localKind.scan); it needs exclusive access.
+func (h *hnswIndex) commitUnlinked(nodes []uint32) {
+	for _, x := range nodes {
+		h.state[x], h.levels[x], h.upper[x] = hnswLive, 0, nil
+	}
+}
+
 // needsRepair reports whether tombstones make up a tenth of the graph: past
 // that they cost searches more than a repair costs the writer.
 func (h *hnswIndex) needsRepair() bool {

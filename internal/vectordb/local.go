@@ -120,7 +120,7 @@ func (c *localCollection) close() error {
 // CreateCollection makes an empty cosine collection; ECONFLICT if the name
 // is taken by a collection or an alias, EINVALID for a bad name or dimension.
 func (l *Local) CreateCollection(ctx context.Context, name string, dim int) error {
-	return l.createCollection(name, dim, false)
+	return l.createCollection(name, dim, localKind{})
 }
 
 // CreateDotCollection makes an empty collection that ranks by the inner
@@ -130,10 +130,20 @@ func (l *Local) CreateCollection(ctx context.Context, name string, dim int) erro
 // this keeps recall where a cosine graph over vectors made equally long by
 // an extra dimension loses it (see BENCHMARKS.md, "Served hybrid").
 func (l *Local) CreateDotCollection(ctx context.Context, name string, dim int) error {
-	return l.createCollection(name, dim, true)
+	return l.createCollection(name, dim, localKind{dot: true})
 }
 
-func (l *Local) createCollection(name string, dim int, dot bool) error {
+// CreateScanCollection makes an empty cosine collection that keeps no
+// graph, with the errors of CreateCollection: a search scans every point
+// exactly, and an insert costs only the copy of its vector. It is for a
+// generation written in bulk and replaced soon after, the hashing model's
+// before the first fit: at a million items, linking its points into a
+// graph took longer than embedding them and was thrown away minutes later.
+func (l *Local) CreateScanCollection(ctx context.Context, name string, dim int) error {
+	return l.createCollection(name, dim, localKind{scan: true})
+}
+
+func (l *Local) createCollection(name string, dim int, kind localKind) error {
 	if err := localCheckName(name); err != nil {
 		return err
 	}
@@ -151,7 +161,7 @@ func (l *Local) createCollection(name string, dim int, dot bool) error {
 	if _, ok := l.aliases[name]; ok {
 		return mediarec.Errorf(mediarec.ECONFLICT, "%q is an alias.", name)
 	}
-	c, err := localCreateCollection(filepath.Join(l.dir, "collections"), name, dim, dot)
+	c, err := localCreateCollection(filepath.Join(l.dir, "collections"), name, dim, kind)
 	if err != nil {
 		return err
 	}

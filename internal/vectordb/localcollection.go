@@ -44,10 +44,7 @@ type localCollection struct {
 	name string
 	dim  int
 	dir  string
-	// dot ranks by the inner product of the vectors as given; otherwise
-	// vectors are normalised on the way in and the dot product is the
-	// cosine.
-	dot bool
+	localKind
 
 	writeMu  sync.Mutex
 	gone     error     // under writeMu: why writes are refused (closed, deleted)
@@ -72,12 +69,24 @@ type localCollection struct {
 	efLive                  int // under writeMu: live points when last measured
 }
 
-func newLocalCollection(name, dir string, dim int, dot bool) *localCollection {
+// localKind is how a collection ranks and whether it keeps a graph.
+type localKind struct {
+	// dot ranks by the inner product of the vectors as given; otherwise
+	// vectors are normalised on the way in and the dot product is the
+	// cosine.
+	dot bool
+	// scan keeps no graph: every search scans the points exactly, and an
+	// insert costs only the copy of its vector. For a collection that is
+	// written in bulk and soon dropped (see Local.CreateScanCollection).
+	scan bool
+}
+
+func newLocalCollection(name, dir string, dim int, kind localKind) *localCollection {
 	return &localCollection{
 		name:      name,
 		dim:       dim,
 		dir:       dir,
-		dot:       dot,
+		localKind: kind,
 		walMin:    localWALMin,
 		walMax:    localWALMax,
 		g:         newHNSW(dim),
@@ -156,7 +165,7 @@ func (c *localCollection) searchMode(q []float32, k int, f mediarec.VectorFilter
 
 	ef := c.efSearch(filtered, excluded)
 	var res []hnswCand
-	if exact || subset <= max(localPlanCost, localScoredPerEf*ef) || subset*localMinWalkShare < len(c.byID) {
+	if exact || c.scan || subset <= max(localPlanCost, localScoredPerEf*ef) || subset*localMinWalkShare < len(c.byID) {
 		s.res = s.res[:0]
 		for code, ok := range allowed[:len(c.typeNames)] {
 			if ok {
@@ -203,10 +212,17 @@ func (c *localCollection) applyUpsert(pts []mediarec.VectorPoint) {
 		}
 		c.mu.Unlock()
 
-		plan := c.g.plan(nodes)
+		var plan *hnswPlan
+		if !c.scan {
+			plan = c.g.plan(nodes)
+		}
 
 		c.mu.Lock()
-		c.g.commit(plan)
+		if c.scan {
+			c.g.commitUnlinked(nodes)
+		} else {
+			c.g.commit(plan)
+		}
 		for i, p := range part {
 			if old, ok := c.byID[p.ID]; ok {
 				c.unbind(old)
@@ -385,7 +401,7 @@ func (c *localCollection) efSearch(filtered bool, excluded int) int {
 // beam than an unfiltered search; an uncorrelated filter needs less.
 func (c *localCollection) recalibrate() {
 	live := len(c.byID)
-	if live < localPlanCost || 4*live < 5*c.efLive {
+	if c.scan || live < localPlanCost || 4*live < 5*c.efLive {
 		return
 	}
 	seed := uint64(c.dim)

@@ -199,13 +199,13 @@ func (c *localCollection) maybeCompact() error {
 // localCreateCollection makes the directory of a new collection under root
 // in a temporary place and renames it in, so a crash never leaves half a
 // collection behind.
-func localCreateCollection(root, name string, dim int, dot bool) (*localCollection, error) {
+func localCreateCollection(root, name string, dim int, kind localKind) (*localCollection, error) {
 	tmp, err := os.MkdirTemp(root, ".tmp-"+name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("create collection %s: %w", name, err)
 	}
 	final := filepath.Join(root, name)
-	c := newLocalCollection(name, final, dim, dot)
+	c := newLocalCollection(name, final, dim, kind)
 	size, err := localWriteFileAtomic(filepath.Join(tmp, "snapshot"), func(w io.Writer) error { return c.writeSnapshot(w, 0) })
 	if err == nil {
 		err = os.Rename(tmp, final)

@@ -209,3 +209,48 @@ func TestLocalRecordRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalScanCollectionReopens checks that a scan collection links no
+// node, and stays a scan collection after a reopen from its snapshot alone
+// (after Close) or from the snapshot and its log (a crash).
+func TestLocalScanCollectionReopens(t *testing.T) {
+	ctx := context.Background()
+	pts := vectordbtest.ClusteredPoints(rand.New(rand.NewPCG(5, 5)), 3000, 8, 6)
+	links := func(l *Local) int {
+		c := l.colls["s"]
+		if !c.scan {
+			t.Fatal("the collection has a graph")
+		}
+		n := 0
+		for node := range c.g.len() {
+			n += len(c.g.links(uint32(node), 0))
+		}
+		return n
+	}
+	for _, closeFirst := range []bool{true, false} {
+		dir := t.TempDir()
+		l := localTestOpen(t, dir)
+		if err := l.CreateScanCollection(ctx, "s", 8); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Upsert(ctx, "s", pts[:2000]); err != nil {
+			t.Fatal(err)
+		}
+		if closeFirst {
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l2 := localTestOpen(t, dir)
+		if err := l2.Upsert(ctx, "s", pts[2000:]); err != nil {
+			t.Fatal(err)
+		}
+		if n := links(l2); n != 0 {
+			t.Fatalf("closed first %v: %d links in a scan collection", closeFirst, n)
+		}
+		if got := len(localTestAll(t, l2, "s", len(pts))); got != len(pts) {
+			t.Fatalf("closed first %v: %d points after reopening, want %d", closeFirst, got, len(pts))
+		}
+		l2.Close()
+	}
+}

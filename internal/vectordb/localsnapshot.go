@@ -21,7 +21,8 @@ import (
 //	        then, absent in older snapshots: metric (1 for the inner
 //	        product, 0 for the cosine), the measured beam widths
 //	        unfiltered and filtered and the live points they were
-//	        measured at (0 when not measured)
+//	        measured at (0 when not measured), 1 for a collection
+//	        without a graph (scan)
 //	slot:   state; unless free: level, vector, per layer the neighbour
 //	        count and ids; if live: item id and payload
 //
@@ -53,11 +54,15 @@ func (c *localCollection) writeSnapshot(w io.Writer, gen uint64) error {
 	if c.dot {
 		metric = 1
 	}
+	scan := uint64(0)
+	if c.scan {
+		scan = 1
+	}
 	c.mu.RLock()
 	ef, efFiltered := c.ef, c.efFiltered
 	c.mu.RUnlock()
 	for _, v := range []uint64{uint64(c.dim), hnswM, hnswM0, uint64(h.len()), uint64(h.entry), uint64(h.maxLevel + 1), gen,
-		metric, uint64(ef), uint64(efFiltered), uint64(c.efLive)} {
+		metric, uint64(ef), uint64(efFiltered), uint64(c.efLive), scan} {
 		b = binary.AppendUvarint(b, v)
 	}
 	if err := record(); err != nil {
@@ -170,14 +175,14 @@ func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64
 		head[i] = d.uvarint()
 	}
 	dim, m, m0, slots, entry, levels, gen := head[0], head[1], head[2], head[3], head[4], head[5], head[6]
-	var tail [4]uint64 // metric, ef, efFiltered, efLive
+	var tail [5]uint64 // metric, ef, efFiltered, efLive, scan
 	for i := range tail {
 		if len(d.b) > 0 {
 			tail[i] = d.uvarint()
 		}
 	}
 	metric := tail[0]
-	if !r.done(&d) || metric > 1 || tail[1] > 1<<20 || tail[2] > 1<<20 || tail[3] > slots {
+	if !r.done(&d) || metric > 1 || tail[1] > 1<<20 || tail[2] > 1<<20 || tail[3] > slots || tail[4] > 1 {
 		r.err = cmp.Or(r.err, errLocalCorrupt)
 		return nil, 0
 	}
@@ -189,7 +194,7 @@ func (r *localSnapReader) collection(name, dir string) (*localCollection, uint64
 		r.err = errLocalCorrupt
 		return nil, 0
 	}
-	c := newLocalCollection(name, dir, int(dim), metric == 1)
+	c := newLocalCollection(name, dir, int(dim), localKind{dot: metric == 1, scan: tail[4] == 1})
 	// The beams measured before the snapshot serve until the collection
 	// grows by a quarter again: measuring on every open cost a minute at
 	// 1M points.

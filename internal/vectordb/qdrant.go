@@ -149,6 +149,18 @@ func (q *Qdrant) Ping(ctx context.Context) error {
 // keyword index on the payload's type; ECONFLICT if the name is taken by a
 // collection or an alias.
 func (q *Qdrant) CreateCollection(ctx context.Context, name string, dim int) error {
+	return q.createCollection(ctx, name, dim, nil)
+}
+
+// CreateScanCollection makes a collection as CreateCollection does, but
+// without a graph (m = 0 turns Qdrant's HNSW index off): searches scan, and
+// Qdrant's optimiser spends nothing on a generation written in bulk and
+// replaced soon after.
+func (q *Qdrant) CreateScanCollection(ctx context.Context, name string, dim int) error {
+	return q.createCollection(ctx, name, dim, &qdrant.HnswConfigDiff{M: qdrant.PtrOf(uint64(0))})
+}
+
+func (q *Qdrant) createCollection(ctx context.Context, name string, dim int, hnsw *qdrant.HnswConfigDiff) error {
 	if err := qdrantCheckName(name); err != nil {
 		return err
 	}
@@ -159,6 +171,7 @@ func (q *Qdrant) CreateCollection(ctx context.Context, name string, dim int) err
 	err := q.client.CreateCollection(ctx, &qdrant.CreateCollection{
 		CollectionName: full,
 		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}),
+		HnswConfig:     hnsw,
 	})
 	if err != nil {
 		return qdrantError(err, "create collection", name)

@@ -153,7 +153,11 @@ func (s *Store) applyMeta(ctx context.Context, coll string, f natsbus.Followed) 
 		s.deleteCollection(ctx, coll)
 		fallthrough
 	default:
-		if err := s.local.CreateCollection(ctx, coll, m.Dimensions); err != nil {
+		create := s.local.CreateCollection
+		if m.Scan {
+			create = s.local.CreateScanCollection
+		}
+		if err := create(ctx, coll, m.Dimensions); err != nil {
 			s.logger.Warn("vector log: creating a collection", "collection", coll, "error", err)
 			return
 		}

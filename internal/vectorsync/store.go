@@ -14,6 +14,18 @@ import (
 // is taken by a collection or an alias (here, or by another process at the
 // same moment with other dimensions), EINVALID for a bad name or dimension.
 func (s *Store) CreateCollection(ctx context.Context, name string, dim int) error {
+	return s.createCollection(ctx, name, meta{Dimensions: dim})
+}
+
+// CreateScanCollection makes an empty cosine collection that every
+// follower keeps without a graph (vectordb.Local.CreateScanCollection),
+// with the errors of CreateCollection.
+func (s *Store) CreateScanCollection(ctx context.Context, name string, dim int) error {
+	return s.createCollection(ctx, name, meta{Dimensions: dim, Scan: true})
+}
+
+func (s *Store) createCollection(ctx context.Context, name string, m meta) error {
+	dim := m.Dimensions
 	if err := checkName("Collection", name, true); err != nil {
 		return err
 	}
@@ -31,7 +43,7 @@ func (s *Store) CreateCollection(ctx context.Context, name string, dim int) erro
 	case mediarec.ErrorCode(err) != mediarec.ENOTFOUND:
 		return err
 	}
-	data, err := json.Marshal(meta{Dimensions: dim})
+	data, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("create collection %s: %w", name, err)
 	}

@@ -96,6 +96,7 @@ func checkName(what, name string, collection bool) error {
 // meta is the data of a collection's meta subject.
 type meta struct {
 	Dimensions int  `json:"dimensions,omitempty"`
+	Scan       bool `json:"scan,omitempty"` // see vectordb.Local.CreateScanCollection
 	Deleted    bool `json:"deleted,omitempty"`
 }
 

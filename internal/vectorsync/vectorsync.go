@@ -36,6 +36,7 @@ type Log interface {
 // vectordbtest.Store.
 type Local interface {
 	CreateCollection(ctx context.Context, name string, dim int) error
+	CreateScanCollection(ctx context.Context, name string, dim int) error
 	DeleteCollection(ctx context.Context, name string) error
 	CollectionInfo(ctx context.Context, name string) (mediarec.Collection, error)
 	Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error

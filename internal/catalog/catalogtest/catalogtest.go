@@ -404,13 +404,12 @@ func testEmbeddingStatus(t *testing.T, s Store) {
 	}
 	results := []mediarec.EmbedResult{
 		{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}, // stale: a is at version 2
-		{ItemID: b.ID, Version: 1, Status: mediarec.EmbeddingFailed, Error: "embedder said no"},
-		{ItemID: 424242, Version: 1, Status: mediarec.EmbeddingDone}, // deleted meanwhile
+		{ItemID: b.ID, Version: 1, Status: mediarec.EmbeddingDone},
+		{ItemID: b.ID, Version: 1, Status: mediarec.EmbeddingFailed, Error: "embedder said no"}, // the later holds
+		{ItemID: 424242, Version: 1, Status: mediarec.EmbeddingDone},                            // deleted meanwhile
 	}
-	for _, r := range results {
-		if err := s.SetEmbeddingStatus(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.SetEmbeddingStatuses(ctx, results); err != nil {
+		t.Fatal(err)
 	}
 	items, err := s.FindItemsByIDs(ctx, []int64{b.ID, a.ID, 424242})
 	if err != nil {
@@ -426,7 +425,7 @@ func testEmbeddingStatus(t *testing.T, s Store) {
 	if got[b.ID].EmbeddingStatus != mediarec.EmbeddingFailed || got[b.ID].EmbeddingError != "embedder said no" {
 		t.Fatalf("failure not recorded: %+v", got[b.ID])
 	}
-	if err := s.SetEmbeddingStatus(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone}); err != nil {
+	if err := s.SetEmbeddingStatuses(ctx, []mediarec.EmbedResult{{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone}}); err != nil {
 		t.Fatal(err)
 	}
 	counts, err := s.CountEmbeddingStatus(ctx)
@@ -479,7 +478,7 @@ func testStatusChangesAnnounced(t *testing.T, s Store) {
 		{"another error", mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingFailed, Error: "still no"}, []mediarec.ItemChange{{ItemID: a.ID, Version: 1, EventOnly: true}}},
 	}
 	for _, tt := range tests {
-		if err := s.SetEmbeddingStatus(ctx, tt.result); err != nil {
+		if err := s.SetEmbeddingStatuses(ctx, []mediarec.EmbedResult{tt.result}); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		if diff := cmp.Diff(tt.want, drain(), cmpopts.IgnoreFields(mediarec.ItemChange{}, "Seq"), cmpopts.EquateEmpty()); diff != "" {
@@ -546,7 +545,7 @@ func testPopularity(t *testing.T, s Store) {
 	a := mustCreate(t, s, sample("p1", "A"))
 	drain := func() []mediarec.ItemChange { return drainChanges(t, s) }
 	drain()
-	if err := s.SetEmbeddingStatus(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}); err != nil {
+	if err := s.SetEmbeddingStatuses(ctx, []mediarec.EmbedResult{{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}}); err != nil {
 		t.Fatal(err)
 	}
 	drain()
@@ -646,7 +645,7 @@ func testChangesKeepTraceParent(t *testing.T, s Store) {
 	if _, err := s.UpsertItems(traced, []*mediarec.Item{sample("t2", "B")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetEmbeddingStatus(traced, mediarec.EmbedResult{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone}); err != nil {
+	if err := s.SetEmbeddingStatuses(traced, []mediarec.EmbedResult{{ItemID: a.ID, Version: 2, Status: mediarec.EmbeddingDone}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteItem(traced, a.ID); err != nil {

@@ -15,7 +15,7 @@ func testImageURL(t *testing.T, s Store) {
 	ctx := context.Background()
 	a := mustCreate(t, s, sample("i1", "A"))
 	drainChanges(t, s)
-	if err := s.SetEmbeddingStatus(ctx, mediarec.EmbedResult{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}); err != nil {
+	if err := s.SetEmbeddingStatuses(ctx, []mediarec.EmbedResult{{ItemID: a.ID, Version: 1, Status: mediarec.EmbeddingDone}}); err != nil {
 		t.Fatal(err)
 	}
 	drainChanges(t, s)

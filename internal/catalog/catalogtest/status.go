@@ -29,7 +29,7 @@ func mustSetStatuses(t *testing.T, s Store, items []struct {
 		if it.status == mediarec.EmbeddingFailed {
 			r.Error = "embedder said no"
 		}
-		if err := s.SetEmbeddingStatus(ctx, r); err != nil {
+		if err := s.SetEmbeddingStatuses(ctx, []mediarec.EmbedResult{r}); err != nil {
 			t.Fatal(err)
 		}
 	}

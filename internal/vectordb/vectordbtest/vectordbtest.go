@@ -22,6 +22,9 @@ type Store interface {
 	// CreateCollection makes an empty cosine collection; ECONFLICT if the
 	// name is taken.
 	CreateCollection(ctx context.Context, name string, dim int) error
+	// CreateScanCollection makes one without a graph: every search is
+	// exact. The same errors.
+	CreateScanCollection(ctx context.Context, name string, dim int) error
 	// DeleteCollection returns ENOTFOUND for an unknown name.
 	DeleteCollection(ctx context.Context, name string) error
 	// CollectionInfo returns ENOTFOUND for an unknown name or alias.
@@ -58,6 +61,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Errors", testErrors},
 		{"Aliases", testAliases},
 		{"Recall", testRecall},
+		{"ScanCollection", testScanCollection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -310,6 +314,58 @@ func testRecall(t *testing.T, s Store) {
 		if recall := float64(found) / float64(total); recall < 0.95 {
 			t.Fatalf("recall@%d with filter %+v = %.3f, want ≥ 0.95", k, f, recall)
 		}
+	}
+}
+
+// A scan collection answers exactly, before and after points are replaced
+// and deleted, with more points than any planner scans by default.
+func testScanCollection(t *testing.T, s Store) {
+	const n, dim, k = 6000, 32, 10
+	rng := rand.New(rand.NewPCG(3, 4))
+	pts := ClusteredPoints(rng, n, dim, 40)
+	if err := s.CreateScanCollection(ctx(), "scan", dim); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateScanCollection(ctx(), "scan", dim), mediarec.ECONFLICT)
+	for lo := 0; lo < n; lo += 1000 {
+		mustUpsert(t, s, "scan", pts[lo:lo+1000])
+	}
+	exact := func(live []mediarec.VectorPoint) {
+		t.Helper()
+		for i := range 20 {
+			q := live[rng.IntN(len(live))].Vector
+			f := mediarec.VectorFilter{ExcludeIDs: []int64{live[0].ID, live[1].ID}}
+			if i%2 == 1 {
+				f.Types = []mediarec.ItemType{mediarec.TypePodcast}
+			}
+			hits, err := s.Search(ctx(), "scan", q, k, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(ExactSearch(live, q, k, f), ids(hits)); diff != "" {
+				t.Fatalf("search with %+v (-exact +got):\n%s", f, diff)
+			}
+		}
+	}
+	exact(pts)
+
+	replaced := ClusteredPoints(rng, 500, dim, 40) // ids 1..500, new vectors
+	mustUpsert(t, s, "scan", replaced)
+	var deleted []int64
+	for _, p := range pts[500:1500] {
+		deleted = append(deleted, p.ID)
+	}
+	if err := s.Delete(ctx(), "scan", deleted); err != nil {
+		t.Fatal(err)
+	}
+	live := append(slices.Clone(replaced), pts[1500:]...)
+	exact(live)
+	info, err := s.CollectionInfo(ctx(), "scan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Points != len(live) || info.Dimensions != dim {
+		t.Fatalf("info %+v, want %d points of %d dimensions", info, len(live), dim)
 	}
 }
 
