@@ -224,7 +224,10 @@ func (c *Coordinator) Observe(r mediarec.EmbedResult) {
 
 // Run checks every interval whether the target is complete (then switches)
 // or, with the local embedder, whether the catalog has grown enough since
-// the last fit (then starts a refit), until ctx ends.
+// the last fit (then starts a refit), until ctx ends. A check counts the
+// catalog by status, a third of a second at a million items: it runs at
+// most a twentieth of the time, so it never takes much from the embedding
+// it waits for.
 func (c *Coordinator) Run(ctx context.Context, interval time.Duration) error {
 	c.mu.Lock()
 	c.base = ctx
@@ -232,15 +235,22 @@ func (c *Coordinator) Run(ctx context.Context, interval time.Duration) error {
 	defer c.builds.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last time.Time
+	var cost time.Duration
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		if time.Since(last) < 20*cost {
+			continue
+		}
+		last = time.Now()
 		if err := c.step(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("re-embedding check failed", "error", err)
 		}
+		cost = time.Since(last)
 	}
 }
 

@@ -16,9 +16,12 @@ type Poller struct {
 	pass  func(ctx context.Context) (drained bool, err error)
 	count func(ctx context.Context) (int, error)
 	depth Gauge
-	// measured is when the depth was last counted: a count costs a scan
-	// of the outbox, so a backlog is counted once a second, not per pass.
+	// measured is when the depth was last counted, which took cost: a
+	// count scans the outbox, so a backlog is counted once a second at
+	// most, and less often when counting is slow (a million entries took
+	// a third of a second, every second, a tenth of the machine).
 	measured time.Time
+	cost     time.Duration
 	log      *slog.Logger
 	wake     chan struct{}
 	poll     time.Duration
@@ -47,13 +50,15 @@ func NewPoller(pass func(ctx context.Context) (bool, error), count func(ctx cont
 func (p *Poller) ReportDepth(g Gauge) { p.depth = g }
 
 // measure counts the outbox into the depth gauge: after a pass that drained
-// it (cheap then), else at most once a second.
+// it (cheap then), else at most once a second and at most a twentieth of
+// the time.
 func (p *Poller) measure(ctx context.Context, drained bool) {
-	if p.depth == nil || p.count == nil || (!drained && time.Since(p.measured) < time.Second) {
+	if p.depth == nil || p.count == nil || (!drained && time.Since(p.measured) < max(time.Second, 20*p.cost)) {
 		return
 	}
 	p.measured = time.Now()
 	n, err := p.count(ctx)
+	p.cost = time.Since(p.measured)
 	if err != nil {
 		// The pass reports the outage; the gauge keeps its last value.
 		p.log.DebugContext(ctx, "count the outbox", "error", err)
