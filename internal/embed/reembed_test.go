@@ -48,8 +48,8 @@ func TestRetiredCollectionDroppedAfterGrace(t *testing.T) {
 			states := &memStates{state: mediarec.EmbeddingState{Live: live, Retired: "items_old", RetiredAt: time.Now().Add(-tt.retired)}, rev: 1}
 			reg := embed.NewRegistry(states, nil)
 			colls, cat := createdCollections{}, &steps{third: make(chan struct{})}
-			var mu sync.Mutex // the coordinator writes colls and states
-			coord := embed.NewCoordinator(reg, lockedCollections{colls, &mu}, cat, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			// Read only once Run has returned.
+			coord := embed.NewCoordinator(reg, colls, cat, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- coord.Run(ctx, time.Millisecond) }()
@@ -66,8 +66,6 @@ func TestRetiredCollectionDroppedAfterGrace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			if got := colls["items_old"] == "deleted"; got != tt.dropped {
 				t.Fatalf("deleted %v, want %v", got, tt.dropped)
 			}
@@ -76,17 +74,4 @@ func TestRetiredCollectionDroppedAfterGrace(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedCollections guards createdCollections for a coordinator running
-// in its own goroutine.
-type lockedCollections struct {
-	createdCollections
-	mu *sync.Mutex
-}
-
-func (l lockedCollections) DeleteCollection(ctx context.Context, name string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.createdCollections.DeleteCollection(ctx, name)
 }
