@@ -421,12 +421,17 @@ func testServicesApart(t *testing.T, movielens string, vectors map[string]string
 			}
 			return nil
 		})
+		// Ready means caught up with what the streams held at start: under
+		// load the new replica may still be applying what came since.
 		q := "/v1/search?q=" + url.QueryEscape("something like Toy Story")
-		a := mustJSON[recsAnswer](t, http.MethodGet, recs1.url+q, "", nil, http.StatusOK)
-		b := mustJSON[recsAnswer](t, http.MethodGet, recs3.url+q, "", nil, http.StatusOK)
-		if !slices.Equal(a.ids(), b.ids()) || len(a.ids()) == 0 {
-			t.Fatalf("search: recs-1 %v, recs-3 %v", a.ids(), b.ids())
-		}
+		natstest.CheckFor(t, 30*time.Second, func() error {
+			a := mustJSON[recsAnswer](t, http.MethodGet, recs1.url+q, "", nil, http.StatusOK)
+			b := mustJSON[recsAnswer](t, http.MethodGet, recs3.url+q, "", nil, http.StatusOK)
+			if !slices.Equal(a.ids(), b.ids()) || len(a.ids()) == 0 {
+				return fmt.Errorf("search: recs-1 %v, recs-3 %v", a.ids(), b.ids())
+			}
+			return nil
+		})
 	})
 
 	t.Run("a like shows in the next recommendations", func(t *testing.T) {
@@ -496,8 +501,11 @@ func testServicesApart(t *testing.T, movielens string, vectors map[string]string
 		})
 		recs2.kill()
 		killedAt := count()
-		natstest.CheckFor(t, 60*time.Second, func() error {
-			if n := count(); n < killedAt+400 {
+		// Enough answers that every client has been sent to the dead
+		// replica's address many times; the bound is loose because the
+		// whole suite may share the machine's two cores.
+		natstest.CheckFor(t, 2*time.Minute, func() error {
+			if n := count(); n < killedAt+200 {
 				return fmt.Errorf("%d answers since the kill", n-killedAt)
 			}
 			return nil
