@@ -194,22 +194,34 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	}
 	picked := mmr(cands, limit, q.Diversity, perType)
 
-	ids := make([]int64, 0, len(picked)+len(p.liked))
-	for _, c := range picked {
+	// Only the liked items that explain a pick are read: a heavy user has
+	// judged thousands.
+	all := func(int64) bool { return true }
+	ids := make([]int64, 0, 2*len(picked))
+	whys := make([]Reason, len(picked))
+	for i, c := range picked {
 		ids = append(ids, c.id)
-	}
-	for _, l := range p.liked {
-		ids = append(ids, l.id)
+		if whys[i] = p.explain(c.vector, all); whys[i].Kind == ReasonLikedItem {
+			ids = append(ids, whys[i].ItemID)
+		}
 	}
 	items, err := r.itemsByID(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
+	inCatalog := func(id int64) bool { _, ok := items[id]; return ok }
 	out := make([]Recommendation, 0, len(picked))
-	for _, c := range picked {
-		if it, ok := items[c.id]; ok {
-			out = append(out, Recommendation{Item: it, Score: c.relevance, Reason: p.explain(c.vector, items)})
+	for i, c := range picked {
+		it, ok := items[c.id]
+		if !ok {
+			continue
 		}
+		if why := whys[i]; why.Kind == ReasonLikedItem && !inCatalog(why.ItemID) {
+			// Deleted since it was liked: the nearest of those read
+			// explains instead.
+			whys[i] = p.explain(c.vector, inCatalog)
+		}
+		out = append(out, Recommendation{Item: it, Score: c.relevance, Reason: worded(whys[i], items)})
 	}
 	r.answered(path)
 	return out, nil
@@ -273,24 +285,35 @@ func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string
 	return p, nil
 }
 
-// explain names the liked item or tag nearest to v.
-func (p profile) explain(v []float32, items map[int64]*mediarec.Item) Reason {
+// explain names the liked item that passes known, or the tag, nearest to
+// v; reason words it.
+func (p profile) explain(v []float32, known func(id int64) bool) Reason {
 	var best Reason
 	bestSim := float32(-2)
 	for _, l := range p.liked {
-		it, ok := items[l.id]
-		if s := linalg.Dot(v, l.vector); ok && s > bestSim {
+		if s := linalg.Dot(v, l.vector); s > bestSim && known(l.id) {
 			bestSim = s
-			best = Reason{Kind: ReasonLikedItem, ItemID: l.id, Text: fmt.Sprintf("Because you liked %q", it.Title)}
+			best = Reason{Kind: ReasonLikedItem, ItemID: l.id}
 		}
 	}
 	for i, tv := range p.tagVec {
 		if s := linalg.Dot(v, tv); s > bestSim {
 			bestSim = s
-			best = Reason{Kind: ReasonTag, Tag: p.tags[i], Text: fmt.Sprintf("Because you follow %q", p.tags[i])}
+			best = Reason{Kind: ReasonTag, Tag: p.tags[i]}
 		}
 	}
 	return best
+}
+
+// worded gives an explanation its text, naming a liked item from items.
+func worded(why Reason, items map[int64]*mediarec.Item) Reason {
+	switch why.Kind {
+	case ReasonLikedItem:
+		why.Text = fmt.Sprintf("Because you liked %q", items[why.ItemID].Title)
+	case ReasonTag:
+		why.Text = fmt.Sprintf("Because you follow %q", why.Tag)
+	}
+	return why
 }
 
 // candidates returns about k items nearest to v, with their vectors, best
