@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -123,11 +124,10 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 	if f.Limit > 0 {
 		limit = " LIMIT " + arg(f.Limit)
 	}
-	inIDOrder := "SELECT " + itemColumns + " FROM items WHERE " + cond + " ORDER BY id" + limit
 	if f.Query == "" {
-		return s.findItems(ctx, inIDOrder, args...)
+		return s.findItems(ctx, "SELECT "+itemColumns+" FROM items WHERE "+cond+" ORDER BY id"+limit, args...)
 	}
-	return s.findByTitle(ctx, f, cond, limit, inIDOrder, args)
+	return s.findByTitle(ctx, f, cond, limit, args)
 }
 
 // titleScanRows is how many rows in id order a title match reads before it
@@ -137,8 +137,7 @@ func (s *CatalogStore) FindItems(ctx context.Context, f mediarec.ItemFilter) ([]
 const titleScanRows = 5000
 
 // findByTitle runs a FindItems query whose filter includes the title match
-// (cond, with its arguments args and the page's limit clause; inIDOrder is
-// the plain query).
+// (cond, with its arguments args, and the page's limit clause).
 //
 // How to find the first matches in id order depends on how common q is:
 // "the" fills a page within the first few hundred rows in id order, while a
@@ -151,18 +150,21 @@ const titleScanRows = 5000
 // cursor, in id order, and the index only when they do not fill the page,
 // i.e. when q is rarer than about one title in a hundred there.
 //
-// A q of one or two characters has no trigram to look up: it keeps the walk
-// in id order, which stops at a full page (soon, since short strings occur
-// in most titles); one almost no title holds reads the table, which we
-// accept rather than keep a second index.
-func (s *CatalogStore) findByTitle(ctx context.Context, f mediarec.ItemFilter, cond, limit, inIDOrder string, args []any) ([]*mediarec.Item, error) {
+// A q of one or two characters has no trigram to look up: the index
+// items_title_grams_idx, of each title's letters and letter pairs, finds
+// the titles holding all of q's (a rare "qz" took 0.4-0.6 s at a million
+// items by the walk alone); ILIKE still decides.
+func (s *CatalogStore) findByTitle(ctx context.Context, f mediarec.ItemFilter, cond, limit string, args []any) ([]*mediarec.Item, error) {
+	indexed, indexArgs := cond, args
+	if utf8.RuneCountInString(f.Query) < 3 {
+		indexArgs = append(slices.Clip(args), f.Query)
+		indexed += " AND title_grams(title) @> title_grams($" + strconv.Itoa(len(indexArgs)) + "::text)"
+	}
 	// The unnamed statement of CacheDescribe is planned with q every time,
 	// at no extra round trip; a cached prepared statement would soon get a
 	// generic plan, blind to q.
 	args = append([]any{pgx.QueryExecModeCacheDescribe}, args...)
-	if utf8.RuneCountInString(f.Query) < 3 {
-		return s.findItems(ctx, inIDOrder, args...)
-	}
+	indexArgs = append([]any{pgx.QueryExecModeCacheDescribe}, indexArgs...)
 	if f.Limit > 0 {
 		items, err := s.findItems(ctx, "SELECT "+itemColumns+" FROM (SELECT * FROM items WHERE id > $1 ORDER BY id LIMIT "+
 			strconv.Itoa(titleScanRows)+") items WHERE "+cond+" ORDER BY id"+limit, args...)
@@ -173,8 +175,8 @@ func (s *CatalogStore) findByTitle(ctx context.Context, f mediarec.ItemFilter, c
 	// The CTE is planned for all its rows, as the index serves them, not
 	// for the first few, which would again walk the id order; the page is
 	// then cut from the matching ids before any other column is read.
-	return s.findItems(ctx, "WITH m AS MATERIALIZED (SELECT id FROM items WHERE "+cond+") SELECT "+itemColumns+
-		" FROM (SELECT id FROM m ORDER BY id"+limit+") p JOIN items USING (id) ORDER BY id", args...)
+	return s.findItems(ctx, "WITH m AS MATERIALIZED (SELECT id FROM items WHERE "+indexed+") SELECT "+itemColumns+
+		" FROM (SELECT id FROM m ORDER BY id"+limit+") p JOIN items USING (id) ORDER BY id", indexArgs...)
 }
 
 // findItems runs a query that selects itemColumns.

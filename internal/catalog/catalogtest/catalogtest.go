@@ -196,6 +196,11 @@ func testFindItemsFilters(t *testing.T, s Store) {
 		{"wildcards match nothing else", mediarec.ItemFilter{Query: "%"}, []string{"e"}},
 		{"combined", mediarec.ItemFilter{Types: []mediarec.ItemType{mediarec.TypeBook}, Query: "mart", Genre: "SCIENCE-FICTION"}, []string{"c"}},
 		{"none", mediarec.ItemFilter{Query: "zzz"}, nil},
+		{"one letter any case", mediarec.ItemFilter{Query: "K"}, []string{"e"}},
+		{"two letters across a word break", mediarec.ItemFilter{Query: "e m"}, []string{"b", "c"}},
+		{"two letters with an underscore", mediarec.ItemFilter{Query: "F_"}, []string{"e"}},
+		{"two letters none", mediarec.ItemFilter{Query: "qz"}, nil},
+		{"two letters of another case form", mediarec.ItemFilter{Query: "Ad"}, []string{"d"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
