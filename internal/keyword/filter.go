@@ -58,6 +58,7 @@ func (x *Index) genreIDs(genres []string, typ uint8) []uint16 {
 			id = uint16(len(x.perType))
 			x.genres[strings.Clone(g)] = id
 			x.perType = append(x.perType, [numTypeBits]int32{})
+			x.genreDocs = append(x.genreDocs, [numTypeBits][]uint32{})
 		}
 		x.perType[id][typ]++
 		ids = append(ids, id)
@@ -127,31 +128,6 @@ func (x *Index) passes(d uint32, c *compiledFilter) bool {
 		}
 	}
 	return true
-}
-
-// Select returns how many items pass f and, when they are at most max,
-// their IDs in ascending document order.
-func (x *Index) Select(f Filter, max int) (ids []int64, n int) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	c, ok := x.compile(f)
-	if !ok {
-		return nil, 0
-	}
-	for d := range x.docs {
-		st := &x.docs[d]
-		if !st.alive || c.mask>>st.typ&1 == 0 || !x.passes(uint32(d), &c) {
-			continue
-		}
-		n++
-		if n <= max {
-			ids = append(ids, x.meta[d].id)
-		}
-	}
-	if n > max {
-		return nil, n
-	}
-	return ids, n
 }
 
 // Keep returns the IDs of ids, in order, whose items pass f; unknown IDs

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"mediarec"
-	"mediarec/internal/embed"
 )
 
 // Hit is one search result.
@@ -35,6 +34,14 @@ type Index struct {
 	df        []int32 // live documents per term
 	freeTerms []uint32
 
+	// termMax bounds the tf-part (see tfPart) of each term's postings at
+	// the field-length slopes refSlope, so that a search can tell which
+	// terms cannot lift a document into its top k (see maxscore.go). An
+	// addition raises it; a removal leaves it loose until the bounds are
+	// recomputed, at compaction or when the slopes have drifted.
+	termMax  []float32
+	refSlope [numFields]float32
+
 	docs  []docStats // hot: read for every posting during a search
 	meta  []docMeta  // cold: identity and what removal must undo
 	byID  map[int64]uint32
@@ -52,9 +59,16 @@ type Index struct {
 	maxTitleWords int
 
 	// genres numbers the genres of the indexed items, lowercase; perType
-	// counts the live items of each type that have each genre.
-	genres  map[string]uint16
-	perType [][numTypeBits]int32
+	// counts the live items of each type that have each genre, and
+	// genreDocs lists them by document, with removed ones until the next
+	// compaction. years holds each type's documents by year. They let
+	// Select count and list the items that pass a filter without testing
+	// the whole catalog.
+	genres    map[string]uint16
+	perType   [][numTypeBits]int32
+	genreDocs [][numTypeBits][]uint32
+	years     [numTypeBits][]yearBucket
+	typeLive  [numTypeBits]int
 
 	scratch sync.Pool // *scratch
 }
@@ -71,13 +85,6 @@ type docMeta struct {
 	terms  []uint32
 	titles []titleKey
 	genres []uint16
-}
-
-// scratch is a search's score accumulator, pooled so that a query does not
-// allocate an array the size of the catalog. acc is all zeros between uses.
-type scratch struct {
-	acc     []float32
-	touched []uint32
 }
 
 // New returns an empty index.
@@ -123,6 +130,7 @@ func (x *Index) merge(docs []doc) {
 		x.add(&docs[i])
 	}
 	x.maybeCompact()
+	x.maybeRebound()
 }
 
 // Remove removes the items with the given IDs; unknown IDs are ignored.
@@ -135,6 +143,7 @@ func (x *Index) Remove(ids ...int64) {
 		}
 	}
 	x.maybeCompact()
+	x.maybeRebound()
 }
 
 func (x *Index) add(dc *doc) {
@@ -143,6 +152,7 @@ func (x *Index) add(dc *doc) {
 	}
 	d := uint32(len(x.docs))
 	terms := make([]uint32, len(dc.terms))
+	norm, _ := slopes(&x.total, &x.has)
 	for i, s := range dc.terms {
 		t, ok := x.dict[s]
 		if !ok {
@@ -150,10 +160,13 @@ func (x *Index) add(dc *doc) {
 		}
 		x.postings[t] = append(x.postings[t], uint64(d)|dc.freqs[i])
 		x.df[t]++
+		x.termMax[t] = max(x.termMax[t], tfPart(dc.freqs[i], &dc.lens, &norm, &x.refSlope))
 		terms[i] = t
 	}
 	x.docs = append(x.docs, docStats{lens: dc.lens, year: dc.year, typ: dc.typ, alive: true})
-	x.meta = append(x.meta, docMeta{id: dc.id, terms: terms, titles: dc.titles, genres: x.genreIDs(dc.genres, dc.typ)})
+	genres := x.genreIDs(dc.genres, dc.typ)
+	x.meta = append(x.meta, docMeta{id: dc.id, terms: terms, titles: dc.titles, genres: genres})
+	x.list(d, dc.typ, dc.year, genres)
 	x.byID[dc.id] = d
 	x.live++
 	x.totalPostings += len(terms)
@@ -173,6 +186,7 @@ func (x *Index) newTerm(s string) uint32 {
 		x.freeTerms = x.freeTerms[:n-1]
 		x.dict[s] = t
 		x.termText[t] = s
+		x.termMax[t] = 0
 		return t
 	}
 	t := uint32(len(x.termText))
@@ -180,6 +194,7 @@ func (x *Index) newTerm(s string) uint32 {
 	x.termText = append(x.termText, s)
 	x.postings = append(x.postings, nil)
 	x.df = append(x.df, 0)
+	x.termMax = append(x.termMax, 0)
 	return t
 }
 
@@ -196,9 +211,7 @@ func (x *Index) remove(d uint32) {
 		}
 	}
 	x.removeTitles(m.id, m.titles)
-	for _, g := range m.genres {
-		x.perType[g][x.docs[d].typ]--
-	}
+	x.unlist(d, m.genres)
 	x.docs[d].alive = false
 	x.deadPostings += len(m.terms)
 	delete(x.byID, m.id)
@@ -258,189 +271,7 @@ func (x *Index) compact() {
 		x.totalPostings += len(kept)
 	}
 	x.deadPostings = 0
+	x.relist()
+	x.rebound()
 }
 
-// Search returns the k best items for query by BM25F, best first, ties by
-// ascending ID. Only items of the given types are considered; no types
-// means all. The query is analysed like the catalog text, so stop words
-// and word forms ("running", "runs") are matched as the embedder would.
-func (x *Index) Search(query string, k int, types []mediarec.ItemType) []Hit {
-	return x.SearchFilter(query, k, Filter{Types: types})
-}
-
-// SearchFilter is Search over the items that pass f.
-func (x *Index) SearchFilter(query string, k int, f Filter) []Hit {
-	if k <= 0 {
-		return nil
-	}
-	stems := embed.Tokens(nil, query)
-
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.live == 0 {
-		return nil
-	}
-	c, ok := x.compile(f)
-	if !ok {
-		return nil
-	}
-	mask := c.mask
-	terms := x.queryTerms(stems)
-	if len(terms) == 0 {
-		return nil
-	}
-
-	// Field length normalisation, norm + slope·len: the average length
-	// is over the items that have the field, so that the many items
-	// without a description do not make every description look long.
-	var norm, slope [numFields]float32
-	for f, p := range fieldParams {
-		norm[f] = 1 - p.b
-		if x.total[f] > 0 {
-			slope[f] = p.b * float32(float64(x.has[f])/float64(x.total[f]))
-		}
-	}
-	n := float64(x.live)
-	s := x.getScratch()
-	for _, t := range terms {
-		df := float64(x.df[t])
-		idf := float32(math.Log(1 + (n-df+0.5)/(df+0.5)))
-		w := idf * (k1 + 1)
-		for _, p := range x.postings[t] {
-			d := uint32(p)
-			st := &x.docs[d]
-			if !st.alive || mask>>st.typ&1 == 0 {
-				continue
-			}
-			var tf float32
-			for f, fr := 0, p>>freqShift; fr != 0; f, fr = f+1, fr>>4 {
-				if c := fr & 0xF; c != 0 {
-					tf += fieldParams[f].weight * float32(c) / (norm[f] + slope[f]*float32(st.lens[f]))
-				}
-			}
-			if s.acc[d] == 0 {
-				s.touched = append(s.touched, d)
-			}
-			s.acc[d] += w * tf / (k1 + tf)
-		}
-	}
-	var keep *compiledFilter
-	if !f.onlyTypes() {
-		keep = &c
-	}
-	hits := x.topK(s, k, keep)
-	x.putScratch(s)
-	return hits
-}
-
-// queryTerms returns the indexed terms among stems, each once, in query
-// order: scores are summed in that order, so that the same query scores
-// the same on any index of the same items.
-func (x *Index) queryTerms(stems []string) []uint32 {
-	terms := make([]uint32, 0, len(stems))
-	var seen map[uint32]bool // only for long queries
-	if len(stems) > 32 {
-		seen = make(map[uint32]bool, len(stems))
-	}
-	for _, s := range stems {
-		t, ok := x.dict[s]
-		if !ok || x.df[t] == 0 {
-			continue
-		}
-		if seen != nil {
-			if seen[t] {
-				continue
-			}
-			seen[t] = true
-		} else if slices.Contains(terms, t) {
-			continue
-		}
-		terms = append(terms, t)
-	}
-	return terms
-}
-
-func (x *Index) getScratch() *scratch {
-	s, _ := x.scratch.Get().(*scratch)
-	if s == nil {
-		s = &scratch{}
-	}
-	if len(s.acc) < len(x.docs) {
-		s.acc = make([]float32, len(x.docs)+len(x.docs)/8)
-	}
-	return s
-}
-
-func (x *Index) putScratch(s *scratch) {
-	for _, d := range s.touched {
-		s.acc[d] = 0
-	}
-	s.touched = s.touched[:0]
-	x.scratch.Put(s)
-}
-
-// topK selects the k best touched documents that pass keep (nil: all)
-// with a min-heap whose root is the worst hit kept so far.
-func (x *Index) topK(s *scratch, k int, keep *compiledFilter) []Hit {
-	h := make([]Hit, 0, min(k, len(s.touched)))
-	for _, d := range s.touched {
-		score := float64(s.acc[d])
-		if len(h) == k && score < h[0].Score {
-			continue
-		}
-		if keep != nil && !x.passes(d, keep) {
-			continue
-		}
-		hit := Hit{ID: x.meta[d].id, Score: score}
-		if len(h) < k {
-			h = append(h, hit)
-			siftUp(h, len(h)-1)
-		} else if better(hit, h[0]) {
-			h[0] = hit
-			siftDown(h, 0)
-		}
-	}
-	slices.SortFunc(h, func(a, b Hit) int {
-		switch {
-		case better(a, b):
-			return -1
-		case better(b, a):
-			return 1
-		}
-		return 0
-	})
-	return h
-}
-
-// better orders hits best first: higher score, then lower ID.
-func better(a, b Hit) bool {
-	return a.Score > b.Score || a.Score == b.Score && a.ID < b.ID
-}
-
-func siftUp(h []Hit, i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !better(h[p], h[i]) {
-			return
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-}
-
-func siftDown(h []Hit, i int) {
-	for {
-		w := i
-		if l := 2*i + 1; l < len(h) && better(h[w], h[l]) {
-			w = l
-		}
-		if r := 2*i + 2; r < len(h) && better(h[w], h[r]) {
-			w = r
-		}
-		if w == i {
-			return
-		}
-		h[i], h[w] = h[w], h[i]
-		i = w
-	}
-}
