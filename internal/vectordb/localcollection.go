@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"mediarec"
@@ -63,6 +64,9 @@ type localCollection struct {
 	typeNames []mediarec.ItemType
 	typeCodes map[mediarec.ItemType]uint8
 	typeNodes [][]uint32 // per type: its live nodes
+	// strs holds one copy of each genre and tag of the payloads: a
+	// million items repeat a few thousand of them, each decoded anew.
+	strs map[string]string
 	// Beam widths (see recalibrate): unfiltered and under a type filter,
 	// 0 until measured; efFixed, set by benchmarks, overrides both.
 	ef, efFiltered, efFixed int
@@ -92,6 +96,7 @@ func newLocalCollection(name, dir string, dim int, kind localKind) *localCollect
 		g:         newHNSW(dim),
 		byID:      make(map[int64]uint32),
 		typeCodes: make(map[mediarec.ItemType]uint8),
+		strs:      make(map[string]string),
 	}
 }
 
@@ -259,10 +264,29 @@ func (c *localCollection) repairIfNeeded() {
 // bind records node as the live point id; the caller holds mu.
 func (c *localCollection) bind(node uint32, id int64, p mediarec.VectorPayload) {
 	code := c.typeCode(p.Type)
+	p.Genres, p.Tags = c.intern(p.Genres), c.intern(p.Tags)
 	c.byID[id] = node
 	c.ids[node], c.payloads[node], c.types[node] = id, p, code
 	c.typePos[node] = uint32(len(c.typeNodes[code]))
 	c.typeNodes[code] = append(c.typeNodes[code], node)
+}
+
+// intern returns a copy of list whose strings are the collection's own
+// copies; the caller holds mu.
+func (c *localCollection) intern(list []string) []string {
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		own, ok := c.strs[s]
+		if !ok {
+			own = strings.Clone(s)
+			c.strs[own] = own
+		}
+		out[i] = own
+	}
+	return out
 }
 
 // unbind tombstones node and forgets its point; the caller holds mu.
