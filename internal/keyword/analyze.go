@@ -63,6 +63,7 @@ type doc struct {
 	// popularity is the source's count (Item.Popularity): of the items
 	// a title names, people mean the well-known one.
 	popularity int64
+	version    int // Item.Version: 0 when unknown
 }
 
 // otherType is the type-mask bit of an item of no known type: no filter
@@ -100,7 +101,7 @@ func newAnalyzer() *analyzer {
 }
 
 func (a *analyzer) item(it *mediarec.Item) doc {
-	d := doc{id: it.ID, typ: typeIndex(it.Type), titles: titleKeys(it.Title), year: int16(it.Year), genres: genreKeys(it.Genres), popularity: it.Popularity}
+	d := doc{id: it.ID, typ: typeIndex(it.Type), titles: titleKeys(it.Title), year: int16(it.Year), genres: genreKeys(it.Genres), popularity: it.Popularity, version: it.Version}
 	clear(a.pos)
 	a.field(&d, fieldTitle, it.Title)
 	for _, s := range it.Tags {

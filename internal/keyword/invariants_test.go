@@ -12,6 +12,7 @@ import (
 // postings, the ID map and the title map agree with the documents.
 func checkInvariants(t *testing.T, x *Index) {
 	t.Helper()
+	checkLists(t, x)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	live, total, dead := 0, 0, 0
@@ -85,6 +86,7 @@ func TestInvariants(t *testing.T) {
 	x := New()
 	item := func(id int64, v int) *mediarec.Item {
 		return &mediarec.Item{ID: id, Type: mediarec.ItemTypes[id%4], Title: fmt.Sprintf("Title %d (v%d)", id%50, v),
+			Year: 1990 + int(id+int64(v))%7, Genres: []string{fmt.Sprintf("g%d", id%3), fmt.Sprintf("g%d", (id+int64(v))%5)},
 			Description: fmt.Sprintf("word%d word%d common", id%13, (id+int64(v))%29), Tags: []string{fmt.Sprintf("tag%d", v)}}
 	}
 	var batch []*mediarec.Item
@@ -113,5 +115,66 @@ func TestInvariants(t *testing.T) {
 	checkInvariants(t, x)
 	if len(x.docs) != 0 || len(x.dict) != 0 || len(x.titles) != 0 {
 		t.Errorf("empty index keeps %d docs, %d terms, %d titles", len(x.docs), len(x.dict), len(x.titles))
+	}
+}
+
+// checkLists verifies what Select relies on: the per-type, per-year and
+// per-genre lists and counts.
+func checkLists(t *testing.T, x *Index) {
+	t.Helper()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var typeLive [numTypeBits]int
+	listed := map[[2]int]int{} // document, genre (-1: year bucket) → entries
+	for typ, bs := range x.years {
+		for i, b := range bs {
+			if i > 0 && bs[i-1].year >= b.year {
+				t.Fatalf("year buckets of type %d out of order", typ)
+			}
+			live := 0
+			for _, d := range b.docs {
+				if st := x.docs[d]; st.alive {
+					live++
+					listed[[2]int{int(d), -1}]++
+					if int(st.typ) != typ || st.year != b.year {
+						t.Errorf("document %d in bucket %d/%d", d, typ, b.year)
+					}
+				}
+			}
+			if live != int(b.live) {
+				t.Errorf("bucket %d/%d counts %d, holds %d", typ, b.year, b.live, live)
+			}
+			typeLive[typ] += live
+		}
+	}
+	if typeLive != x.typeLive {
+		t.Errorf("typeLive = %v, counted %v", x.typeLive, typeLive)
+	}
+	for g, byType := range x.genreDocs {
+		for typ, docs := range byType {
+			live := 0
+			for _, d := range docs {
+				if x.docs[d].alive {
+					live++
+					listed[[2]int{int(d), g}]++
+				}
+			}
+			if live != int(x.perType[g][typ]) {
+				t.Errorf("genre %d type %d counts %d, lists %d", g, typ, x.perType[g][typ], live)
+			}
+		}
+	}
+	for d, st := range x.docs {
+		if !st.alive {
+			continue
+		}
+		if listed[[2]int{d, -1}] != 1 {
+			t.Errorf("document %d in %d year buckets", d, listed[[2]int{d, -1}])
+		}
+		for _, g := range x.meta[d].genres {
+			if listed[[2]int{d, int(g)}] != 1 {
+				t.Errorf("document %d in %d lists of genre %d", d, listed[[2]int{d, int(g)}], g)
+			}
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"mediarec"
+	"mediarec/internal/embed"
 )
 
 // Hit is one search result.
@@ -33,14 +34,6 @@ type Index struct {
 	postings  [][]uint64
 	df        []int32 // live documents per term
 	freeTerms []uint32
-
-	// termMax bounds the tf-part (see tfPart) of each term's postings at
-	// the field-length slopes refSlope, so that a search can tell which
-	// terms cannot lift a document into its top k (see maxscore.go). An
-	// addition raises it; a removal leaves it loose until the bounds are
-	// recomputed, at compaction or when the slopes have drifted.
-	termMax  []float32
-	refSlope [numFields]float32
 
 	docs  []docStats // hot: read for every posting during a search
 	meta  []docMeta  // cold: identity and what removal must undo
@@ -73,6 +66,13 @@ type Index struct {
 	scratch sync.Pool // *scratch
 }
 
+// scratch is a search's score accumulator, pooled so that a query does not
+// allocate an array the size of the catalog. acc is all zeros between uses.
+type scratch struct {
+	acc     []float32
+	touched []uint32
+}
+
 type docStats struct {
 	lens  [numFields]uint16
 	year  int16
@@ -81,10 +81,12 @@ type docStats struct {
 }
 
 type docMeta struct {
-	id     int64
-	terms  []uint32
-	titles []titleKey
-	genres []uint16
+	id         int64
+	popularity int64
+	version    int
+	terms      []uint32
+	titles     []titleKey
+	genres     []uint16
 }
 
 // New returns an empty index.
@@ -114,13 +116,38 @@ const mergeBatch = 1024
 // call is merged in slices, and a search running meanwhile may see part of
 // it.
 func (x *Index) Put(items ...*mediarec.Item) {
-	items = slices.DeleteFunc(slices.Clone(items), func(it *mediarec.Item) bool { return it == nil })
-	docs := analyze(items)
+	docs := analyze(x.changed(items))
 	for len(docs) > 0 {
 		n := min(len(docs), mergeBatch)
 		x.merge(docs[:n])
 		docs = docs[n:]
 	}
+}
+
+// changed returns the last item of each ID in items unless it is the
+// indexed one: the same Version, when set, and Popularity. The catalog
+// announces each change of an item's embedding status with the whole
+// item, and analysing its text again cost a bulk load a tenth of its time.
+func (x *Index) changed(items []*mediarec.Item) []*mediarec.Item {
+	last := make(map[int64]int, len(items))
+	for i, it := range items {
+		if it != nil {
+			last[it.ID] = i
+		}
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]*mediarec.Item, 0, len(last))
+	for i, it := range items {
+		if it == nil || last[it.ID] != i {
+			continue
+		}
+		if d, ok := x.byID[it.ID]; ok && it.Version != 0 && x.meta[d].version == it.Version && x.meta[d].popularity == it.Popularity {
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 func (x *Index) merge(docs []doc) {
@@ -130,7 +157,6 @@ func (x *Index) merge(docs []doc) {
 		x.add(&docs[i])
 	}
 	x.maybeCompact()
-	x.maybeRebound()
 }
 
 // Remove removes the items with the given IDs; unknown IDs are ignored.
@@ -143,7 +169,6 @@ func (x *Index) Remove(ids ...int64) {
 		}
 	}
 	x.maybeCompact()
-	x.maybeRebound()
 }
 
 func (x *Index) add(dc *doc) {
@@ -152,7 +177,6 @@ func (x *Index) add(dc *doc) {
 	}
 	d := uint32(len(x.docs))
 	terms := make([]uint32, len(dc.terms))
-	norm, _ := slopes(&x.total, &x.has)
 	for i, s := range dc.terms {
 		t, ok := x.dict[s]
 		if !ok {
@@ -160,12 +184,11 @@ func (x *Index) add(dc *doc) {
 		}
 		x.postings[t] = append(x.postings[t], uint64(d)|dc.freqs[i])
 		x.df[t]++
-		x.termMax[t] = max(x.termMax[t], tfPart(dc.freqs[i], &dc.lens, &norm, &x.refSlope))
 		terms[i] = t
 	}
 	x.docs = append(x.docs, docStats{lens: dc.lens, year: dc.year, typ: dc.typ, alive: true})
 	genres := x.genreIDs(dc.genres, dc.typ)
-	x.meta = append(x.meta, docMeta{id: dc.id, terms: terms, titles: dc.titles, genres: genres})
+	x.meta = append(x.meta, docMeta{id: dc.id, version: dc.version, popularity: dc.popularity, terms: terms, titles: dc.titles, genres: genres})
 	x.list(d, dc.typ, dc.year, genres)
 	x.byID[dc.id] = d
 	x.live++
@@ -186,7 +209,6 @@ func (x *Index) newTerm(s string) uint32 {
 		x.freeTerms = x.freeTerms[:n-1]
 		x.dict[s] = t
 		x.termText[t] = s
-		x.termMax[t] = 0
 		return t
 	}
 	t := uint32(len(x.termText))
@@ -194,7 +216,6 @@ func (x *Index) newTerm(s string) uint32 {
 	x.termText = append(x.termText, s)
 	x.postings = append(x.postings, nil)
 	x.df = append(x.df, 0)
-	x.termMax = append(x.termMax, 0)
 	return t
 }
 
@@ -272,6 +293,189 @@ func (x *Index) compact() {
 	}
 	x.deadPostings = 0
 	x.relist()
-	x.rebound()
 }
 
+// Search returns the k best items for query by BM25F, best first, ties by
+// ascending ID. Only items of the given types are considered; no types
+// means all. The query is analysed like the catalog text, so stop words
+// and word forms ("running", "runs") are matched as the embedder would.
+func (x *Index) Search(query string, k int, types []mediarec.ItemType) []Hit {
+	return x.SearchFilter(query, k, Filter{Types: types})
+}
+
+// SearchFilter is Search over the items that pass f.
+func (x *Index) SearchFilter(query string, k int, f Filter) []Hit {
+	if k <= 0 {
+		return nil
+	}
+	stems := embed.Tokens(nil, query)
+
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.live == 0 {
+		return nil
+	}
+	c, ok := x.compile(f)
+	if !ok {
+		return nil
+	}
+	mask := c.mask
+	terms := x.queryTerms(stems)
+	if len(terms) == 0 {
+		return nil
+	}
+
+	// Field length normalisation, norm + slope·len: the average length
+	// is over the items that have the field, so that the many items
+	// without a description do not make every description look long.
+	var norm, slope [numFields]float32
+	for f, p := range fieldParams {
+		norm[f] = 1 - p.b
+		if x.total[f] > 0 {
+			slope[f] = p.b * float32(float64(x.has[f])/float64(x.total[f]))
+		}
+	}
+	n := float64(x.live)
+	s := x.getScratch()
+	for _, t := range terms {
+		df := float64(x.df[t])
+		idf := float32(math.Log(1 + (n-df+0.5)/(df+0.5)))
+		w := idf * (k1 + 1)
+		for _, p := range x.postings[t] {
+			d := uint32(p)
+			st := &x.docs[d]
+			if !st.alive || mask>>st.typ&1 == 0 {
+				continue
+			}
+			var tf float32
+			for f, fr := 0, p>>freqShift; fr != 0; f, fr = f+1, fr>>4 {
+				if c := fr & 0xF; c != 0 {
+					tf += fieldParams[f].weight * float32(c) / (norm[f] + slope[f]*float32(st.lens[f]))
+				}
+			}
+			if s.acc[d] == 0 {
+				s.touched = append(s.touched, d)
+			}
+			s.acc[d] += w * tf / (k1 + tf)
+		}
+	}
+	var keep *compiledFilter
+	if !f.onlyTypes() {
+		keep = &c
+	}
+	hits := x.topK(s, k, keep)
+	x.putScratch(s)
+	return hits
+}
+
+// queryTerms returns the indexed terms among stems, each once, in query
+// order: scores are summed in that order, so that the same query scores
+// the same on any index of the same items.
+func (x *Index) queryTerms(stems []string) []uint32 {
+	terms := make([]uint32, 0, len(stems))
+	var seen map[uint32]bool // only for long queries
+	if len(stems) > 32 {
+		seen = make(map[uint32]bool, len(stems))
+	}
+	for _, s := range stems {
+		t, ok := x.dict[s]
+		if !ok || x.df[t] == 0 {
+			continue
+		}
+		if seen != nil {
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+		} else if slices.Contains(terms, t) {
+			continue
+		}
+		terms = append(terms, t)
+	}
+	return terms
+}
+
+func (x *Index) getScratch() *scratch {
+	s, _ := x.scratch.Get().(*scratch)
+	if s == nil {
+		s = &scratch{}
+	}
+	if len(s.acc) < len(x.docs) {
+		s.acc = make([]float32, len(x.docs)+len(x.docs)/8)
+	}
+	return s
+}
+
+func (x *Index) putScratch(s *scratch) {
+	for _, d := range s.touched {
+		s.acc[d] = 0
+	}
+	s.touched = s.touched[:0]
+	x.scratch.Put(s)
+}
+
+// topK selects the k best touched documents that pass keep (nil: all)
+// with a min-heap whose root is the worst hit kept so far.
+func (x *Index) topK(s *scratch, k int, keep *compiledFilter) []Hit {
+	h := make([]Hit, 0, min(k, len(s.touched)))
+	for _, d := range s.touched {
+		score := float64(s.acc[d])
+		if len(h) == k && score < h[0].Score {
+			continue
+		}
+		if keep != nil && !x.passes(d, keep) {
+			continue
+		}
+		hit := Hit{ID: x.meta[d].id, Score: score}
+		if len(h) < k {
+			h = append(h, hit)
+			siftUp(h, len(h)-1)
+		} else if better(hit, h[0]) {
+			h[0] = hit
+			siftDown(h, 0)
+		}
+	}
+	slices.SortFunc(h, func(a, b Hit) int {
+		switch {
+		case better(a, b):
+			return -1
+		case better(b, a):
+			return 1
+		}
+		return 0
+	})
+	return h
+}
+
+// better orders hits best first: higher score, then lower ID.
+func better(a, b Hit) bool {
+	return a.Score > b.Score || a.Score == b.Score && a.ID < b.ID
+}
+
+func siftUp(h []Hit, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !better(h[p], h[i]) {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func siftDown(h []Hit, i int) {
+	for {
+		w := i
+		if l := 2*i + 1; l < len(h) && better(h[w], h[l]) {
+			w = l
+		}
+		if r := 2*i + 2; r < len(h) && better(h[w], h[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
+}

@@ -2,6 +2,7 @@ package keyword_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,6 +235,34 @@ func TestPutRemove(t *testing.T) {
 	}
 	x.Put(it(2, M, "Sharks", "Back again."))
 	check("re-added", "sharks", []int64{2})
+}
+
+// TestPutSameVersion: an item announced again with its content version
+// and popularity unchanged (a new embedding status) keeps its analysis; a
+// new version, a new popularity or an unknown version (0) replace it.
+func TestPutSameVersion(t *testing.T) {
+	M := mediarec.TypeMovie
+	versioned := func(v int, pop int64, title string) *mediarec.Item {
+		item := it(1, M, title, "A film.")
+		item.Version, item.Popularity = v, pop
+		return item
+	}
+	x := MustIndex(t, versioned(1, 10, "Whales"), it(2, M, "Whales at sea", "Another."))
+	for _, tc := range []struct {
+		step string
+		put  *mediarec.Item
+		want string // a word item 1 is then found by
+	}{
+		{"same version and popularity", versioned(1, 10, "Dolphins"), "whales"},
+		{"new version", versioned(2, 10, "Dolphins"), "dolphins"},
+		{"new popularity", versioned(2, 11, "Sharks"), "sharks"},
+		{"version unknown", versioned(0, 11, "Rays"), "rays"},
+	} {
+		x.Put(tc.put)
+		if got := ids(x.Search(tc.want, 10, nil)); !slices.Contains(got, 1) {
+			t.Errorf("%s: Search(%q) = %v, want item 1 in it", tc.step, tc.want, got)
+		}
+	}
 }
 
 // TestChurn removes and replaces most of a catalog, through compactions, and
