@@ -286,7 +286,7 @@ func (r *Recommender) profile(ctx context.Context, e embed.Embedder, coll string
 }
 
 // explain names the liked item that passes known, or the tag, nearest to
-// v; reason words it.
+// v; worded words it.
 func (p profile) explain(v []float32, known func(id int64) bool) Reason {
 	var best Reason
 	bestSim := float32(-2)
