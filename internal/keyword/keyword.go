@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"mediarec"
-	"mediarec/internal/embed"
 )
 
 // Hit is one search result.
@@ -62,6 +61,10 @@ type Index struct {
 	genreDocs [][numTypeBits][]uint32
 	years     [numTypeBits][]yearBucket
 	typeLive  [numTypeBits]int
+
+	// epoch counts the changes to the index, so that a Query can tell
+	// whether the scores it holds are still those of the index.
+	epoch uint64
 
 	scratch sync.Pool // *scratch
 }
@@ -153,6 +156,7 @@ func (x *Index) changed(items []*mediarec.Item) []*mediarec.Item {
 func (x *Index) merge(docs []doc) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.epoch++
 	for i := range docs {
 		x.add(&docs[i])
 	}
@@ -163,6 +167,7 @@ func (x *Index) merge(docs []doc) {
 func (x *Index) Remove(ids ...int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.epoch++
 	for _, id := range ids {
 		if d, ok := x.byID[id]; ok {
 			x.remove(d)
@@ -305,67 +310,10 @@ func (x *Index) Search(query string, k int, types []mediarec.ItemType) []Hit {
 
 // SearchFilter is Search over the items that pass f.
 func (x *Index) SearchFilter(query string, k int, f Filter) []Hit {
-	if k <= 0 {
-		return nil
-	}
-	stems := embed.Tokens(nil, query)
-
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.live == 0 {
-		return nil
-	}
-	c, ok := x.compile(f)
-	if !ok {
-		return nil
-	}
-	mask := c.mask
-	terms := x.queryTerms(stems)
-	if len(terms) == 0 {
-		return nil
-	}
-
-	// Field length normalisation, norm + slope·len: the average length
-	// is over the items that have the field, so that the many items
-	// without a description do not make every description look long.
-	var norm, slope [numFields]float32
-	for f, p := range fieldParams {
-		norm[f] = 1 - p.b
-		if x.total[f] > 0 {
-			slope[f] = p.b * float32(float64(x.has[f])/float64(x.total[f]))
-		}
-	}
-	n := float64(x.live)
-	s := x.getScratch()
-	for _, t := range terms {
-		df := float64(x.df[t])
-		idf := float32(math.Log(1 + (n-df+0.5)/(df+0.5)))
-		w := idf * (k1 + 1)
-		for _, p := range x.postings[t] {
-			d := uint32(p)
-			st := &x.docs[d]
-			if !st.alive || mask>>st.typ&1 == 0 {
-				continue
-			}
-			var tf float32
-			for f, fr := 0, p>>freqShift; fr != 0; f, fr = f+1, fr>>4 {
-				if c := fr & 0xF; c != 0 {
-					tf += fieldParams[f].weight * float32(c) / (norm[f] + slope[f]*float32(st.lens[f]))
-				}
-			}
-			if s.acc[d] == 0 {
-				s.touched = append(s.touched, d)
-			}
-			s.acc[d] += w * tf / (k1 + tf)
-		}
-	}
-	var keep *compiledFilter
-	if !f.onlyTypes() {
-		keep = &c
-	}
-	hits := x.topK(s, k, keep)
-	x.putScratch(s)
-	return hits
+	q := x.NewQuery(f)
+	defer q.Close()
+	q.Add(query)
+	return q.Top(k)
 }
 
 // queryTerms returns the indexed terms among stems, each once, in query

@@ -51,6 +51,7 @@ const (
 // filter searches.
 type Keywords interface {
 	SearchFilter(query string, k int, f keyword.Filter) []keyword.Hit
+	NewQuery(f keyword.Filter) *keyword.Query
 	FindTitles(query string) []keyword.TitleMatch
 	Select(f keyword.Filter, max int) (ids []int64, n int)
 	Keep(ids []int64, f keyword.Filter) []int64

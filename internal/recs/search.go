@@ -331,9 +331,12 @@ func (s *Service) moreLike(ctx context.Context, it *mediarec.Item, k int, f keyw
 		query = it.Title
 	}
 	used := map[int64]bool{it.ID: true}
+	q := s.keywords.NewQuery(f)
+	defer q.Close()
+	q.Add(query)
 	search := func() []int64 {
 		var ids []int64
-		for _, h := range s.keywords.SearchFilter(query, k+1, f) {
+		for _, h := range q.Top(k + 1) {
 			if h.ID != it.ID {
 				ids = append(ids, h.ID)
 			}
@@ -351,7 +354,7 @@ func (s *Service) moreLike(ctx context.Context, it *mediarec.Item, k int, f keyw
 		if err != nil || len(fb.Tags) == 0 {
 			continue // deleted since it was indexed, or nothing to add
 		}
-		query += ". " + strings.Join(fb.Tags, ", ")
+		q.Add(". " + strings.Join(fb.Tags, ", "))
 		ids = search()
 	}
 	return ids[:min(k, len(ids))]
