@@ -112,7 +112,7 @@ func (c *localCollection) get(ids []int64) []mediarec.VectorPoint {
 	out := make([]mediarec.VectorPoint, 0, len(ids))
 	for _, id := range ids {
 		if node, ok := c.byID[id]; ok {
-			out = append(out, mediarec.VectorPoint{ID: id, Vector: slices.Clone(c.g.vec(node)), Payload: localClonePayload(c.payloads[node])})
+			out = append(out, mediarec.VectorPoint{ID: id, Vector: slices.Clone(c.g.vec(node)), Payload: c.payloads[node]})
 		}
 	}
 	return out
@@ -183,7 +183,7 @@ func (c *localCollection) searchMode(q []float32, k int, f mediarec.VectorFilter
 	}
 	hits := make([]mediarec.VectorHit, len(res))
 	for i, r := range res {
-		hits[i] = mediarec.VectorHit{ID: c.ids[r.node], Score: r.score, Payload: localClonePayload(c.payloads[r.node])}
+		hits[i] = mediarec.VectorHit{ID: c.ids[r.node], Score: r.score, Payload: c.payloads[r.node]}
 	}
 	// Break ties by id so that equal scores come back in the same order
 	// whatever the graph's node numbering.
@@ -329,7 +329,7 @@ func (c *localCollection) roomForTypes(pts []mediarec.VectorPoint) bool {
 
 // localPrepare validates points against a collection's dimension and returns
 // copies with distinct ids (the last occurrence wins) and vectors as the
-// collection keeps them (see localVector).
+// collection keeps them (see localVector); bind copies the payload lists.
 func localPrepare(pts []mediarec.VectorPoint, dim int, dot bool) ([]mediarec.VectorPoint, error) {
 	out := make([]mediarec.VectorPoint, 0, len(pts))
 	index := make(map[int64]int, len(pts))
@@ -338,7 +338,7 @@ func localPrepare(pts []mediarec.VectorPoint, dim int, dot bool) ([]mediarec.Vec
 		if err != nil {
 			return nil, mediarec.Errorf(mediarec.EINVALID, "Point %d: %s.", p.ID, err.Message)
 		}
-		q := mediarec.VectorPoint{ID: p.ID, Vector: v, Payload: localClonePayload(p.Payload)}
+		q := mediarec.VectorPoint{ID: p.ID, Vector: v, Payload: p.Payload} // bind copies the lists
 		if i, ok := index[p.ID]; ok {
 			out[i] = q
 			continue
@@ -385,11 +385,6 @@ func localNormalise(v []float32, dim int) ([]float32, *mediarec.Error) {
 		out[i] = float32(float64(x) * inv)
 	}
 	return out, nil
-}
-
-func localClonePayload(p mediarec.VectorPayload) mediarec.VectorPayload {
-	p.Genres, p.Tags = slices.Clone(p.Genres), slices.Clone(p.Tags)
-	return p
 }
 
 // efSearch is the beam width of a search, unfiltered or under a type
