@@ -75,7 +75,12 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		})
 	}
 	if *store == "qdrant" {
-		q, err := vectordb.NewQdrant(vectordb.QdrantConfig{URL: getenv("QDRANT_URL"), APIKey: getenv("QDRANT_API_KEY")})
+		cfg, err := vectordb.QdrantConfigFromEnv(getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
+			return 1
+		}
+		q, err := vectordb.NewQdrant(cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
 			return 1

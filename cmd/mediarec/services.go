@@ -326,8 +326,8 @@ type vectorStore interface {
 // vectorsync): whole where vectors are read, collections only in a worker,
 // which writes points without reading them.
 func (m *Main) openVectors(ctx context.Context, bus *natsbus.Bus, r roles, checks map[string]func(context.Context) error) (vectorStore, error) {
-	if m.Config.QdrantURL != "" {
-		q, err := vectordb.NewQdrant(vectordb.QdrantConfig{URL: m.Config.QdrantURL, APIKey: m.Config.QdrantAPIKey})
+	if m.Config.Qdrant.URL != "" {
+		q, err := vectordb.NewQdrant(m.Config.Qdrant)
 		if err != nil {
 			return nil, fmt.Errorf("qdrant: %w", err)
 		}

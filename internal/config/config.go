@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mediarec/internal/vectordb"
 )
 
 // Config is the configuration of every mediarec command. Empty URLs select
@@ -30,8 +32,9 @@ type Config struct {
 	RecsDatabaseURL string
 	NATSURL         string
 	NATSNamespace   string
-	QdrantURL       string
-	QdrantAPIKey    string
+	// Qdrant is the vector store's settings; an empty URL keeps the
+	// vectors in process.
+	Qdrant vectordb.QdrantConfig
 
 	// CatalogURL and UsersURL are where a service running alone reaches the
 	// others: the users service checks feedback items in the catalog, and
@@ -99,8 +102,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RecsDatabaseURL:    def("RECS_DATABASE_URL", db),
 		NATSURL:            getenv("NATS_URL"),
 		NATSNamespace:      getenv("NATS_NAMESPACE"),
-		QdrantURL:          getenv("QDRANT_URL"),
-		QdrantAPIKey:       getenv("QDRANT_API_KEY"),
 		CatalogURL:         getenv("CATALOG_URL"),
 		UsersURL:           getenv("USERS_URL"),
 		RecsURL:            getenv("RECS_URL"),
@@ -121,6 +122,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.OTLPProtocol = def("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", def("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"))
 	var errs []error
+	var err error
+	if c.Qdrant, err = vectordb.QdrantConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	}
 	for key, dst := range map[string]*int{
 		"EMBEDDING_DIMENSIONS":          &c.EmbeddingDimensions,
 		"EMBEDDING_REQUESTS_PER_MINUTE": &c.EmbeddingRPM,
@@ -212,7 +217,7 @@ func (c Config) Validate() error {
 	if err := checkURL(c.NATSURL, "nats", "tls"); err != nil {
 		errs = append(errs, fmt.Errorf("NATS_URL: %w", err))
 	}
-	for name, u := range map[string]string{"QDRANT_URL": c.QdrantURL, "OPENAI_BASE_URL": c.OpenAIBaseURL, "OTEL_EXPORTER_OTLP_ENDPOINT": c.OTLPEndpoint} {
+	for name, u := range map[string]string{"OPENAI_BASE_URL": c.OpenAIBaseURL, "OTEL_EXPORTER_OTLP_ENDPOINT": c.OTLPEndpoint} {
 		if err := checkURL(u, "http", "https"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}

@@ -1,25 +1,23 @@
 package vectordb
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"mediarec"
 )
-
-// qdrantDefaultPort is Qdrant's gRPC port; 6333 is its REST port, which the
-// Go client cannot speak.
-const qdrantDefaultPort = 6334
 
 const (
 	// qdrantBatchFloats bounds the vector floats of one Upsert request to
@@ -35,11 +33,13 @@ const (
 	qdrantMaxRecv = 64 << 20
 )
 
-// QdrantConfig configures NewQdrant.
+// QdrantConfig configures NewQdrant. Zero values are Qdrant's defaults or,
+// where a field says so, the adapter's.
 type QdrantConfig struct {
 	// URL is Qdrant's gRPC endpoint (port 6334, not the REST port 6333):
-	// http://host:6334, https://host:6334 for TLS, or host:port. Empty means
-	// localhost:6334.
+	// http://host:6334, https://host:6334 for TLS, or host:port; or several,
+	// comma-separated, the nodes of a cluster, balanced and failed over.
+	// Empty means localhost:6334.
 	URL string
 	// APIKey is sent with every request when set.
 	APIKey string
@@ -47,18 +47,68 @@ type QdrantConfig struct {
 	// that several deployments, or test runs, can share one Qdrant without
 	// seeing each other's collections.
 	CollectionPrefix string
+	// CAFile is a PEM bundle of the authorities that sign the servers'
+	// certificates (https URLs); empty trusts the system's.
+	CAFile string
+	// TLSMinVersion is tls.VersionTLS12 or tls.VersionTLS13 (0 = 1.3).
+	TLSMinVersion uint16
+
+	// ShardNumber is the shards of a new collection (0 = one per node).
+	ShardNumber uint32
+	// ReplicationFactor is the copies of each shard on distinct nodes
+	// (0 = 1). With 2, a cluster serves every point with one node down.
+	ReplicationFactor uint32
+	// WriteConsistencyFactor is the replicas that must apply a write before
+	// it is acknowledged (0 = 1).
+	WriteConsistencyFactor uint32
+	// WriteOrdering is "weak", "medium" or "strong" (empty = medium): embed
+	// workers, re-embedding and the profile refresher may write the same
+	// point, and under weak ordering two replicas can keep different
+	// versions of it.
+	WriteOrdering string
+
+	// Timeout bounds each attempt of a request (0 = 10s); writes also ask
+	// the server to give up after it.
+	Timeout time.Duration
+	// Retries is how many more attempts a transient failure gets (0 = 4;
+	// negative = none).
+	Retries int
+
+	// HNSWM and HNSWEfConstruct shape the graph of new collections, HNSWEf
+	// is the beam of searches; 0 leaves each to Qdrant (16, 100, and
+	// ef_construct at search).
+	HNSWM, HNSWEfConstruct, HNSWEf uint64
+	// OnDisk keeps the original vectors on disk (memory-mapped), for
+	// collections larger than RAM; pair it with Quantization.
+	OnDisk bool
+	// Quantization is "int8" for scalar quantization held in RAM (4x
+	// smaller than float32 vectors, searched first and rescored), or
+	// empty/"none".
+	Quantization string
+	// IndexingThreshold is the kilobytes of vectors a segment holds before
+	// Qdrant builds its graph (0 = Qdrant's 10,000, about 10k 256-d
+	// vectors); below it, searches scan the segment.
+	IndexingThreshold uint64
+
 	// DialOptions are appended to the client's own gRPC options and win over
 	// them: tests use them to dial an in-process server.
 	DialOptions []grpc.DialOption
 }
 
-// Qdrant is the vector store on a Qdrant server, reached through the
-// official Go client over gRPC. Every collection has one unnamed dense vector
-// compared by cosine similarity, and a keyword index on the payload's type.
-// Collection arguments of the point methods may name an alias.
+// Qdrant is the vector store on a Qdrant server or cluster, reached through
+// the official Go client over gRPC. Every collection has one unnamed dense
+// vector compared by cosine similarity, and a keyword index on the
+// payload's type. Collection arguments of the point methods may name an
+// alias.
 type Qdrant struct {
-	client *qdrant.Client
-	prefix string
+	client   *qdrant.Client
+	prefix   string
+	create   *qdrant.CreateCollection // the settings of every new collection
+	ordering *qdrant.WriteOrdering
+	search   *qdrant.SearchParams
+	onDisk   bool
+	timeout  time.Duration
+	retries  int
 
 	mu sync.Mutex
 	// dims caches the dimension of each collection or alias (by full name),
@@ -72,54 +122,84 @@ type Qdrant struct {
 // NewQdrant returns a store on the Qdrant server of cfg. It connects lazily:
 // call Ping to check that the server answers.
 func NewQdrant(cfg QdrantConfig) (*Qdrant, error) {
-	host, port, useTLS, err := qdrantEndpoint(cfg.URL)
+	cc, err := qdrantClientConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(qdrantMaxRecv))}, cfg.DialOptions...)
-	client, err := qdrant.NewClient(&qdrant.Config{
-		Host:   host,
-		Port:   port,
-		APIKey: cfg.APIKey,
-		UseTLS: useTLS,
-		// The version check would call the server from the constructor and
-		// only log when that fails; readiness probes call Ping instead.
-		SkipCompatibilityCheck: true,
-		GrpcOptions:            opts,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect to qdrant at %s:%d: %w", host, port, err)
+	q := &Qdrant{prefix: cfg.CollectionPrefix, onDisk: cfg.OnDisk, timeout: cmp.Or(cfg.Timeout, qdrantDefaultTimeout), retries: cfg.Retries, dims: make(map[string]int)}
+	switch {
+	case cfg.Retries == 0:
+		q.retries = qdrantDefaultRetries
+	case cfg.Retries < 0:
+		q.retries = 0
 	}
-	return &Qdrant{client: client, prefix: cfg.CollectionPrefix, dims: make(map[string]int)}, nil
+	if q.create, err = qdrantCreateTemplate(cfg); err != nil {
+		return nil, err
+	}
+	if q.ordering, err = qdrantOrdering(cfg.WriteOrdering); err != nil {
+		return nil, err
+	}
+	if cfg.HNSWEf > 0 {
+		q.search = &qdrant.SearchParams{HnswEf: qdrant.PtrOf(cfg.HNSWEf)}
+	}
+	if q.client, err = qdrant.NewClient(cc); err != nil {
+		return nil, fmt.Errorf("connect to qdrant at %s: %w", cfg.URL, err)
+	}
+	return q, nil
 }
 
-// qdrantEndpoint splits a QdrantConfig.URL into what qdrant.Config takes.
-func qdrantEndpoint(raw string) (host string, port int, useTLS bool, err error) {
-	if raw == "" {
-		return "localhost", qdrantDefaultPort, false, nil
+// qdrantCreateTemplate is the request every new collection starts from.
+func qdrantCreateTemplate(cfg QdrantConfig) (*qdrant.CreateCollection, error) {
+	req := &qdrant.CreateCollection{}
+	opt := func(v uint32) *uint32 {
+		if v == 0 {
+			return nil
+		}
+		return &v
 	}
-	if !strings.Contains(raw, "://") {
-		raw = "http://" + raw
+	req.ShardNumber, req.ReplicationFactor, req.WriteConsistencyFactor = opt(cfg.ShardNumber), opt(cfg.ReplicationFactor), opt(cfg.WriteConsistencyFactor)
+	if cfg.WriteConsistencyFactor > max(cfg.ReplicationFactor, 1) {
+		return nil, fmt.Errorf("qdrant: write consistency factor %d exceeds the replication factor %d", cfg.WriteConsistencyFactor, max(cfg.ReplicationFactor, 1))
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", 0, false, fmt.Errorf("qdrant url: %w", err)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", 0, false, fmt.Errorf("qdrant url %q: scheme must be http or https", u.Redacted())
-	case u.Hostname() == "":
-		return "", 0, false, fmt.Errorf("qdrant url %q: no host", u.Redacted())
-	case strings.Trim(u.Path, "/") != "":
-		return "", 0, false, fmt.Errorf("qdrant url %q: gRPC takes no path", u.Redacted())
-	}
-	port = qdrantDefaultPort
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return "", 0, false, fmt.Errorf("qdrant url %q: bad port", u.Redacted())
+	if cfg.HNSWM > 0 || cfg.HNSWEfConstruct > 0 {
+		req.HnswConfig = &qdrant.HnswConfigDiff{}
+		if cfg.HNSWM > 0 {
+			req.HnswConfig.M = qdrant.PtrOf(cfg.HNSWM)
+		}
+		if cfg.HNSWEfConstruct > 0 {
+			req.HnswConfig.EfConstruct = qdrant.PtrOf(cfg.HNSWEfConstruct)
 		}
 	}
-	return u.Hostname(), port, u.Scheme == "https", nil
+	if cfg.IndexingThreshold > 0 {
+		req.OptimizersConfig = &qdrant.OptimizersConfigDiff{IndexingThreshold: qdrant.PtrOf(cfg.IndexingThreshold)}
+	}
+	switch cfg.Quantization {
+	case "", "none":
+	case "int8":
+		req.QuantizationConfig = qdrant.NewQuantizationScalar(&qdrant.ScalarQuantization{
+			Type: qdrant.QuantizationType_Int8,
+			// The quantized copy is what searches read first: it must
+			// stay in RAM even when the originals are on disk.
+			AlwaysRam: qdrant.PtrOf(true),
+		})
+	default:
+		return nil, fmt.Errorf("qdrant: quantization %q: want int8 or none", cfg.Quantization)
+	}
+	if cfg.OnDisk {
+		req.OnDiskPayload = qdrant.PtrOf(true)
+	}
+	return req, nil
+}
+
+func qdrantOrdering(s string) (*qdrant.WriteOrdering, error) {
+	t, ok := map[string]qdrant.WriteOrderingType{
+		"": qdrant.WriteOrderingType_Medium, "medium": qdrant.WriteOrderingType_Medium,
+		"weak": qdrant.WriteOrderingType_Weak, "strong": qdrant.WriteOrderingType_Strong,
+	}[s]
+	if !ok {
+		return nil, fmt.Errorf("qdrant: write ordering %q: want weak, medium or strong", s)
+	}
+	return &qdrant.WriteOrdering{Type: t}, nil
 }
 
 // Close closes the connections to the server.
@@ -130,26 +210,39 @@ func (q *Qdrant) Close() error {
 	return nil
 }
 
-// Ping checks that the server answers and accepts the API key; EUNAVAILABLE
-// when it cannot be reached.
+// Ping checks that the server answers, is of a supported version and
+// accepts the API key; EUNAVAILABLE when it cannot be reached.
 func (q *Qdrant) Ping(ctx context.Context) error {
-	if _, err := q.client.HealthCheck(ctx); err != nil {
+	var reply *qdrant.HealthCheckReply
+	err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		reply, err = q.client.HealthCheck(ctx)
+		return err
+	})
+	if err != nil {
 		return qdrantError(err, "ping qdrant", "")
 	}
-	// Qdrant answers HealthCheck without checking the API key. Listing the
-	// aliases is the cheapest call that does, so a wrong key fails readiness
-	// instead of every request.
-	if _, err := q.client.ListAliases(ctx); err != nil {
+	if err := checkQdrantVersion(reply.GetVersion()); err != nil {
+		return mediarec.Errorf(mediarec.EUNAVAILABLE, "%s.", err)
+	}
+	// Qdrant 1.16 and later answer HealthCheck without checking the API
+	// key. Listing the aliases is the cheapest call that does, so a wrong
+	// key fails readiness instead of every request.
+	err = q.call(ctx, q.timeout, func(ctx context.Context) error {
+		_, err := q.client.ListAliases(ctx)
+		return err
+	})
+	if err != nil {
 		return qdrantError(err, "ping qdrant", "")
 	}
 	return nil
 }
 
 // CreateCollection makes an empty cosine collection of dim dimensions with a
-// keyword index on the payload's type; ECONFLICT if the name is taken by a
-// collection or an alias.
+// keyword index on the payload's type; ECONFLICT if the name is taken by an
+// alias or by a collection of that shape (whose index it then makes sure
+// of), EINTERNAL if by a collection of another shape.
 func (q *Qdrant) CreateCollection(ctx context.Context, name string, dim int) error {
-	return q.createCollection(ctx, name, dim, nil)
+	return q.createCollection(ctx, name, dim, false)
 }
 
 // CreateScanCollection makes a collection as CreateCollection does, but
@@ -157,10 +250,17 @@ func (q *Qdrant) CreateCollection(ctx context.Context, name string, dim int) err
 // Qdrant's optimiser spends nothing on a generation written in bulk and
 // replaced soon after.
 func (q *Qdrant) CreateScanCollection(ctx context.Context, name string, dim int) error {
-	return q.createCollection(ctx, name, dim, &qdrant.HnswConfigDiff{M: qdrant.PtrOf(uint64(0))})
+	return q.createCollection(ctx, name, dim, true)
 }
 
-func (q *Qdrant) createCollection(ctx context.Context, name string, dim int, hnsw *qdrant.HnswConfigDiff) error {
+// createCollection creates the collection, then its payload index. A
+// create that timed out may have been applied: its retry then meets the
+// collection, which is taken as made here when it has the shape asked. The
+// index is made on every path (making it again is a no-op), so a
+// collection left without it by a failure in between gets it on the next
+// try. Nothing is dropped on failure: another replica may have pointed an
+// alias at the collection meanwhile.
+func (q *Qdrant) createCollection(ctx context.Context, name string, dim int, scan bool) error {
 	if err := qdrantCheckName(name); err != nil {
 		return err
 	}
@@ -168,30 +268,75 @@ func (q *Qdrant) createCollection(ctx context.Context, name string, dim int, hns
 		return mediarec.Errorf(mediarec.EINVALID, "A vector collection needs a positive dimension, not %d.", dim)
 	}
 	full := q.prefix + name
-	err := q.client.CreateCollection(ctx, &qdrant.CreateCollection{
-		CollectionName: full,
-		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine}),
-		HnswConfig:     hnsw,
+	req := proto.Clone(q.create).(*qdrant.CreateCollection)
+	req.CollectionName = full
+	req.VectorsConfig = qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: uint64(dim), Distance: qdrant.Distance_Cosine, OnDisk: qdrant.PtrOf(q.onDisk)})
+	if scan {
+		req.HnswConfig = &qdrant.HnswConfigDiff{M: qdrant.PtrOf(uint64(0))}
+	}
+	req.Timeout = q.serverTimeout()
+	attempts := 0
+	err := q.call(ctx, q.timeout+qdrantWriteGrace, func(ctx context.Context) error {
+		attempts++
+		_, err := q.client.GetCollectionsClient().Create(ctx, req)
+		return err
 	})
-	if err != nil {
+	taken := status.Code(err) == codes.AlreadyExists
+	if err != nil && !taken {
 		return qdrantError(err, "create collection", name)
 	}
-	// Without a payload index Qdrant checks the type filter point by point;
-	// with one its planner can also scan a small filtered subset exactly.
-	_, err = q.client.CreateFieldIndex(ctx, &qdrant.CreateFieldIndexCollection{
-		CollectionName: full,
-		Wait:           qdrant.PtrOf(true),
-		FieldName:      "type",
-		FieldType:      qdrant.FieldType_FieldTypeKeyword.Enum(),
+	if taken {
+		if err := q.checkShape(ctx, full, name, dim); err != nil {
+			return err
+		}
+	}
+	// Without a payload index Qdrant checks the type filter point by point,
+	// and under strict mode (Qdrant Cloud's default) refuses the filter.
+	err = q.call(ctx, q.timeout+qdrantWriteGrace, func(ctx context.Context) error {
+		_, err := q.client.CreateFieldIndex(ctx, &qdrant.CreateFieldIndexCollection{
+			CollectionName: full,
+			Wait:           qdrant.PtrOf(true),
+			FieldName:      "type",
+			FieldType:      qdrant.FieldType_FieldTypeKeyword.Enum(),
+			Ordering:       q.ordering,
+			Timeout:        q.serverTimeout(),
+		})
+		return err
 	})
 	if err != nil {
-		// Drop the collection so that a retry creates it whole instead of
-		// failing with ECONFLICT.
-		_, dropErr := q.client.GetCollectionsClient().Delete(context.WithoutCancel(ctx), &qdrant.DeleteCollection{CollectionName: full})
-		return errors.Join(qdrantError(err, "index payload type of", name), dropErr)
+		return qdrantError(err, "index payload type of", name)
 	}
 	q.setDim(full, dim)
+	if taken && attempts == 1 {
+		return mediarec.Errorf(mediarec.ECONFLICT, "The name %q is already taken.", name)
+	}
 	return nil
+}
+
+// checkShape refuses a collection that is not dim cosine vectors: a
+// caller that takes ECONFLICT for "already made" would otherwise write
+// vectors of one length into a collection of another.
+func (q *Qdrant) checkShape(ctx context.Context, full, name string, dim int) error {
+	var info *qdrant.CollectionInfo
+	err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		info, err = q.client.GetCollectionInfo(ctx, full)
+		return err
+	})
+	if err != nil {
+		return qdrantError(err, "read collection", name)
+	}
+	params := info.GetConfig().GetParams().GetVectorsConfig().GetParams()
+	if params.GetSize() != uint64(dim) || params.GetDistance() != qdrant.Distance_Cosine {
+		return mediarec.Errorf(mediarec.EINTERNAL, "Vector collection %q already exists with %d %s vectors, not %d cosine ones: drop it, or give this deployment another collection prefix.",
+			name, params.GetSize(), strings.ToLower(params.GetDistance().String()), dim)
+	}
+	return nil
+}
+
+// serverTimeout is the timeout, in whole seconds, that a write asks the
+// server to keep to.
+func (q *Qdrant) serverTimeout() *uint64 {
+	return qdrant.PtrOf(uint64(max(1, (q.timeout+time.Second-1)/time.Second)))
 }
 
 // DeleteCollection drops a collection and the aliases that point at it;
@@ -201,12 +346,19 @@ func (q *Qdrant) DeleteCollection(ctx context.Context, name string) error {
 	// The client's DeleteCollection turns Qdrant's answer for an unknown
 	// name, false rather than NotFound, into an untyped error; the
 	// generated client keeps it distinguishable.
-	res, err := q.client.GetCollectionsClient().Delete(ctx, &qdrant.DeleteCollection{CollectionName: full})
+	attempts, dropped := 0, false
+	err := q.call(ctx, q.timeout+qdrantWriteGrace, func(ctx context.Context) error {
+		attempts++
+		res, err := q.client.GetCollectionsClient().Delete(ctx, &qdrant.DeleteCollection{CollectionName: full, Timeout: q.serverTimeout()})
+		dropped = res.GetResult()
+		return err
+	})
 	q.forgetDim(full)
 	if err != nil {
 		return qdrantError(err, "delete collection", name)
 	}
-	if !res.GetResult() {
+	// A retry finds nothing when the attempt that failed did drop it.
+	if !dropped && attempts == 1 {
 		return mediarec.Errorf(mediarec.ENOTFOUND, "Vector collection %q not found.", name)
 	}
 	return nil
@@ -215,7 +367,11 @@ func (q *Qdrant) DeleteCollection(ctx context.Context, name string) error {
 // ListCollections returns the names of the collections under the prefix,
 // without it, sorted. Aliases are not listed.
 func (q *Qdrant) ListCollections(ctx context.Context) ([]string, error) {
-	all, err := q.client.ListCollections(ctx)
+	var all []string
+	err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		all, err = q.client.ListCollections(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, qdrantError(err, "list collections", "")
 	}
@@ -239,7 +395,11 @@ func (q *Qdrant) CollectionInfo(ctx context.Context, name string) (mediarec.Coll
 	}
 	// Collection info reports an approximate point count; counting exactly
 	// is cheap at our sizes and is what callers compare against.
-	n, err := q.client.Count(ctx, &qdrant.CountPoints{CollectionName: full, Exact: qdrant.PtrOf(true)})
+	var n uint64
+	err = q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		n, err = q.client.Count(ctx, &qdrant.CountPoints{CollectionName: full, Exact: qdrant.PtrOf(true)})
+		return err
+	})
 	if err != nil {
 		return mediarec.Collection{}, qdrantError(err, "count points of", name)
 	}
@@ -248,7 +408,8 @@ func (q *Qdrant) CollectionInfo(ctx context.Context, name string) (mediarec.Coll
 
 // Upsert adds or replaces points and returns once they are searchable;
 // EINVALID on a wrong dimension or a negative id, ENOTFOUND for an unknown
-// collection. A large batch is sent in several requests, each applied whole.
+// collection. A large batch is sent in several requests, each applied whole
+// (or sent again until it is).
 func (q *Qdrant) Upsert(ctx context.Context, collection string, points []mediarec.VectorPoint) error {
 	if len(points) == 0 {
 		return nil
@@ -276,11 +437,26 @@ func (q *Qdrant) Upsert(ctx context.Context, collection string, points []mediare
 	for chunk := range slices.Chunk(structs, batch) {
 		// Wait, so that a search right after Upsert sees the points and an
 		// embed job is acknowledged only once its vectors are stored.
-		_, err := q.client.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: full, Wait: qdrant.PtrOf(true), Points: chunk})
+		req := &qdrant.UpsertPoints{CollectionName: full, Wait: qdrant.PtrOf(true), Points: chunk, Ordering: q.ordering, Timeout: q.serverTimeout()}
+		err := q.call(ctx, q.timeout+qdrantWriteGrace, func(ctx context.Context) error {
+			res, err := q.client.Upsert(ctx, req)
+			return applied(res, err)
+		})
 		if err != nil {
 			q.forgetDim(full)
 			return qdrantError(err, "upsert into", collection)
 		}
+	}
+	return nil
+}
+
+// applied turns a write's answer that is not Completed into errNotApplied.
+func applied(res *qdrant.UpdateResult, err error) error {
+	if err != nil {
+		return err
+	}
+	if st := res.GetStatus(); st != qdrant.UpdateStatus_Completed {
+		return fmt.Errorf("%w: status %s", errNotApplied, st)
 	}
 	return nil
 }
@@ -292,10 +468,16 @@ func (q *Qdrant) Delete(ctx context.Context, collection string, ids []int64) err
 	if len(pids) == 0 {
 		return nil
 	}
-	_, err := q.client.Delete(ctx, &qdrant.DeletePoints{
+	req := &qdrant.DeletePoints{
 		CollectionName: q.prefix + collection,
 		Wait:           qdrant.PtrOf(true),
 		Points:         qdrant.NewPointsSelectorIDs(pids),
+		Ordering:       q.ordering,
+		Timeout:        q.serverTimeout(),
+	}
+	err := q.call(ctx, q.timeout+qdrantWriteGrace, func(ctx context.Context) error {
+		res, err := q.client.Delete(ctx, req)
+		return applied(res, err)
 	})
 	if err != nil {
 		return qdrantError(err, "delete points from", collection)
@@ -314,12 +496,19 @@ func (q *Qdrant) Search(ctx context.Context, collection string, vector []float32
 	if err := q.checkDim(ctx, full, collection, len(vector)); err != nil {
 		return nil, err
 	}
-	scored, err := q.client.Query(ctx, &qdrant.QueryPoints{
+	req := &qdrant.QueryPoints{
 		CollectionName: full,
 		Query:          qdrant.NewQueryDense(vector),
 		Filter:         qdrantFilter(f),
 		Limit:          qdrant.PtrOf(uint64(k)),
 		WithPayload:    qdrant.NewWithPayload(true),
+		Params:         q.search,
+		Timeout:        q.serverTimeout(),
+	}
+	var scored []*qdrant.ScoredPoint
+	err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		scored, err = q.client.Query(ctx, req)
+		return err
 	})
 	if err != nil {
 		q.forgetDim(full)
@@ -342,11 +531,15 @@ func (q *Qdrant) Get(ctx context.Context, collection string, ids []int64) ([]med
 	pids := qdrantIDs(ids)
 	found := make(map[int64]mediarec.VectorPoint, len(pids))
 	for chunk := range slices.Chunk(pids, qdrantGetBatch) {
-		got, err := q.client.Get(ctx, &qdrant.GetPoints{
-			CollectionName: q.prefix + collection,
-			Ids:            chunk,
-			WithPayload:    qdrant.NewWithPayload(true),
-			WithVectors:    qdrant.NewWithVectors(true),
+		var got []*qdrant.RetrievedPoint
+		err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+			got, err = q.client.Get(ctx, &qdrant.GetPoints{
+				CollectionName: q.prefix + collection,
+				Ids:            chunk,
+				WithPayload:    qdrant.NewWithPayload(true),
+				WithVectors:    qdrant.NewWithVectors(true),
+			})
+			return err
 		})
 		if err != nil {
 			return nil, qdrantError(err, "get points from", collection)
@@ -357,7 +550,9 @@ func (q *Qdrant) Get(ctx context.Context, collection string, ids []int64) ([]med
 				return nil, fmt.Errorf("get points from %q: %w", collection, err)
 			}
 			found[id] = mediarec.VectorPoint{
-				ID:      id,
+				ID: id,
+				// GetDenseVector reads the field of the server's version:
+				// Qdrant 1.15 answers in the deprecated data field.
 				Vector:  rp.GetVectors().GetVector().GetDenseVector().GetData(),
 				Payload: qdrantFromPayload(rp.GetPayload()),
 			}
@@ -373,30 +568,28 @@ func (q *Qdrant) Get(ctx context.Context, collection string, ids []int64) ([]med
 	return out, nil
 }
 
-// SetAlias points alias at collection in one request, so that no search
-// sees the alias missing or half switched; ENOTFOUND for an unknown
-// collection, ECONFLICT when alias names a collection.
+// SetAlias points alias at collection; ENOTFOUND for an unknown collection,
+// ECONFLICT when alias names a collection. It is one create-alias action,
+// which Qdrant applies atomically: it replaces the alias's old target, and
+// when the new one is missing it fails and leaves the alias as it was.
+// The other nodes of a cluster learn the switch a moment later, so the
+// caller keeps the old collection for a while (see embed's retiredGrace).
 func (q *Qdrant) SetAlias(ctx context.Context, alias, collection string) error {
 	if err := qdrantCheckName(alias); err != nil {
 		return err
 	}
 	fullAlias, fullColl := q.prefix+alias, q.prefix+collection
-	// Qdrant applies alias actions in order and keeps those done before a
-	// failing one: switching to a missing collection would delete the alias
-	// and leave searches with nothing. Check the target first; only a
-	// concurrent drop of it can still get through.
-	names, err := q.client.ListCollections(ctx)
-	if err != nil {
-		return qdrantError(err, "set alias", alias)
-	}
-	if !slices.Contains(names, fullColl) {
-		return mediarec.Errorf(mediarec.ENOTFOUND, "Vector collection %q not found.", collection)
-	}
-	err = q.client.UpdateAliases(ctx, []*qdrant.AliasOperations{
-		qdrant.NewAliasDelete(fullAlias),
-		qdrant.NewAliasCreate(fullAlias, fullColl),
+	err := q.call(ctx, q.timeout+qdrantWriteGrace, func(ctx context.Context) error {
+		_, err := q.client.GetCollectionsClient().UpdateAliases(ctx, &qdrant.ChangeAliases{
+			Actions: []*qdrant.AliasOperations{qdrant.NewAliasCreate(fullAlias, fullColl)},
+			Timeout: q.serverTimeout(),
+		})
+		return err
 	})
 	q.forgetDim(fullAlias)
+	if status.Code(err) == codes.NotFound {
+		return fmt.Errorf("set alias %q: %w: %w", alias, mediarec.Errorf(mediarec.ENOTFOUND, "Vector collection %q not found.", collection), err)
+	}
 	if err != nil {
 		return qdrantError(err, "set alias", alias)
 	}
@@ -405,7 +598,11 @@ func (q *Qdrant) SetAlias(ctx context.Context, alias, collection string) error {
 
 // ResolveAlias returns the collection an alias points at, or ENOTFOUND.
 func (q *Qdrant) ResolveAlias(ctx context.Context, alias string) (string, error) {
-	aliases, err := q.client.ListAliases(ctx)
+	var aliases []*qdrant.AliasDescription
+	err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		aliases, err = q.client.ListAliases(ctx)
+		return err
+	})
 	if err != nil {
 		return "", qdrantError(err, "resolve alias", alias)
 	}
@@ -444,7 +641,11 @@ func (q *Qdrant) dimension(ctx context.Context, full, name string, refresh bool)
 			return dim, nil
 		}
 	}
-	info, err := q.client.GetCollectionInfo(ctx, full)
+	var info *qdrant.CollectionInfo
+	err := q.call(ctx, q.timeout, func(ctx context.Context) (err error) {
+		info, err = q.client.GetCollectionInfo(ctx, full)
+		return err
+	})
 	if err != nil {
 		q.forgetDim(full)
 		return 0, qdrantError(err, "read collection", name)

@@ -124,6 +124,13 @@ func qdrantFromPayload(m map[string]*qdrant.Value) mediarec.VectorPayload {
 // qdrantError translates an error of the client into the application's
 // codes, keeping the original in the chain for logs. name is the collection
 // or alias the operation was about, as the caller named it.
+//
+// Qdrant's own codes (its StorageError → tonic mapping) say whose fault a
+// failure is: a node, shard or rate limit that another attempt may pass is
+// unavailable; a refusal by the server's configuration (strict mode, its
+// limits, a key without the right) is the operator's to fix, not the
+// caller's, and is internal; only a request the server finds malformed is
+// invalid.
 func qdrantError(err error, op, name string) error {
 	subject := "The vector store"
 	if name != "" {
@@ -131,23 +138,44 @@ func qdrantError(err error, op, name string) error {
 		subject = fmt.Sprintf("Vector collection %q", name)
 	}
 	st := status.Convert(err)
+	msg := st.Message()
 	var exhausted *qdrant.QdrantResourceExhaustedError
 	var app *mediarec.Error
 	switch code := st.Code(); {
+	case errors.Is(err, errNotApplied):
+		app = mediarec.Errorf(mediarec.EUNAVAILABLE, "The vector store did not apply the write in time; try again later.")
 	case errors.As(err, &exhausted) || code == codes.ResourceExhausted:
 		app = mediarec.Errorf(mediarec.EUNAVAILABLE, "The vector store is overloaded; try again later.")
-	case code == codes.Unavailable || code == codes.DeadlineExceeded:
+	case code == codes.Unavailable || code == codes.DeadlineExceeded || code == codes.Aborted ||
+		code == codes.Internal && qdrantPleaseRetry(msg):
 		app = mediarec.Errorf(mediarec.EUNAVAILABLE, "The vector store is unavailable.")
+	case code == codes.Canceled:
+		app = mediarec.Errorf(mediarec.EUNAVAILABLE, "The vector store request was cancelled.")
+	case code == codes.FailedPrecondition:
+		// A collection locked for writes, a shard being recovered.
+		app = mediarec.Errorf(mediarec.EUNAVAILABLE, "%s cannot take this request now: %s", subject, msg)
 	case code == codes.NotFound:
 		app = mediarec.Errorf(mediarec.ENOTFOUND, "%s not found.", subject)
 	// Qdrant reports some taken names as invalid input: every one before
 	// 1.8, a collection named like an existing alias still.
-	case code == codes.AlreadyExists || code == codes.InvalidArgument && strings.Contains(st.Message(), "already exists"):
+	case code == codes.AlreadyExists || code == codes.InvalidArgument && strings.Contains(msg, "already exists"):
 		app = mediarec.Errorf(mediarec.ECONFLICT, "The name %q is already taken.", name)
+	case code == codes.PermissionDenied || code == codes.InvalidArgument && qdrantRefusedByConfig(msg):
+		app = mediarec.Errorf(mediarec.EINTERNAL, "The vector store's configuration refused the request (strict mode or its limits): %s", msg)
+	case code == codes.Unauthenticated:
+		app = mediarec.Errorf(mediarec.EINTERNAL, "The vector store refused the API key: check QDRANT_API_KEY.")
 	case code == codes.InvalidArgument:
 		app = mediarec.Errorf(mediarec.EINVALID, "%s refused the request as invalid.", subject)
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w: %w", op, app, err)
+}
+
+// qdrantRefusedByConfig matches Qdrant's strict-mode refusals, which it
+// sends as bad requests: a filter on a field without an index, a limit,
+// timeout, beam or batch over the collection's maximum.
+func qdrantRefusedByConfig(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "strict mode") || strings.Contains(msg, "index required") || strings.Contains(msg, "limit exceeded")
 }

@@ -59,11 +59,18 @@ func vpoint(id int64, v ...float32) mediarec.VectorPoint {
 	return mediarec.VectorPoint{ID: id, Vector: v, Payload: mediarec.VectorPayload{Type: mediarec.TypeMovie}}
 }
 
+// TestQdrantConformance runs the suite against the stand-in as strict as
+// Qdrant Cloud (a filter on a field without an index is refused), as each
+// supported server version answers.
 func TestQdrantConformance(t *testing.T) {
-	vectordbtest.Run(t, func(t *testing.T) vectordbtest.Store {
-		q, _ := mustFakeQdrant(t)
-		return q
-	})
+	for _, version := range []string{"1.15.0", "1.17.1"} {
+		t.Run(version, func(t *testing.T) {
+			vectordbtest.Run(t, func(t *testing.T) vectordbtest.Store {
+				q, _ := mustFakeQdrant(t, qdranttest.WithStrictMode(), qdranttest.WithVersion(version))
+				return q
+			})
+		})
+	}
 }
 
 // TestQdrantReal runs the conformance suite against a real Qdrant. Every
@@ -104,7 +111,9 @@ func TestQdrantReal(t *testing.T) {
 }
 
 func TestQdrantErrorTranslation(t *testing.T) {
-	q, srv := mustFakeQdrant(t)
+	srv := qdranttest.Start(t)
+	// One attempt each: the retries are TestQdrantRetries'.
+	q := mustQdrant(t, vectordb.QdrantConfig{URL: srv.URL(), Retries: -1})
 	ctx := context.Background()
 	if err := q.CreateCollection(ctx, "c", 2); err != nil {
 		t.Fatal(err)
@@ -123,6 +132,16 @@ func TestQdrantErrorTranslation(t *testing.T) {
 		{"rate limited", status.Error(codes.ResourceExhausted, "too many requests"), mediarec.EUNAVAILABLE},
 		{"internal", status.Error(codes.Internal, "disk full"), mediarec.EINTERNAL},
 		{"wrong api key", status.Error(codes.Unauthenticated, "Invalid API key or JWT"), mediarec.EINTERNAL},
+		// Qdrant's own say: a replica set that could not apply an operation.
+		{"replicas failed, please retry", qdranttest.PleaseRetry(), mediarec.EUNAVAILABLE},
+		{"shard unavailable", status.Error(codes.Unavailable, "Service unavailable: shard 2 is not active"), mediarec.EUNAVAILABLE},
+		// Strict mode and limits are the server's configuration, not the
+		// caller's mistake.
+		{"strict mode: unindexed filter", status.Error(codes.InvalidArgument, `Bad request: Index required but not found for "type" of one of the following types: [keyword]. Help: Create an index for this key or use a different filter.`), mediarec.EINTERNAL},
+		{"strict mode: limit", status.Error(codes.InvalidArgument, `Bad request: Limit exceeded 1000 > 100 for "limit"`), mediarec.EINTERNAL},
+		{"forbidden", status.Error(codes.PermissionDenied, "Forbidden: Write access is forbidden"), mediarec.EINTERNAL},
+		{"locked", status.Error(codes.FailedPrecondition, "Write operations are forbidden: maintenance"), mediarec.EUNAVAILABLE},
+		{"cancelled", status.Error(codes.Canceled, "operation was canceled"), mediarec.EUNAVAILABLE},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +213,11 @@ func TestQdrantURL(t *testing.T) {
 		{"path", "http://qdrant:6334/collections", false},
 		{"bad port", "http://qdrant:70000", false},
 		{"no host", "http://:6334", false},
+		{"several nodes", "http://q1:6334, http://q2:6334,q3:6334", true},
+		{"the REST port", "http://qdrant:6333", false},
+		{"the REST port among nodes", "http://q1:6334,http://q2:6333", false},
+		{"https and http mixed", "https://q1:6334,http://q2:6334", false},
+		{"an empty entry", "http://q1:6334,,http://q2:6334", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

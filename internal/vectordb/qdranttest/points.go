@@ -19,7 +19,8 @@ type pointsService struct {
 var completed = &qdrant.PointsOperationResponse{Result: &qdrant.UpdateResult{Status: qdrant.UpdateStatus_Completed}}
 
 // Upsert validates the whole batch before applying any of it, as Qdrant
-// validates a request before it reaches the collection.
+// validates a request before it reaches the collection. A plan set by
+// UpsertStatus then limits what is applied and sets the status.
 func (ps pointsService) Upsert(_ context.Context, req *qdrant.UpsertPoints) (*qdrant.PointsOperationResponse, error) {
 	s := ps.s
 	s.mu.Lock()
@@ -44,12 +45,31 @@ func (ps pointsService) Upsert(_ context.Context, req *qdrant.UpsertPoints) (*qd
 		if len(data) != c.dim {
 			return nil, dimensionError(c.dim, len(data))
 		}
-		ids[i], vectors[i] = num.Num, normalise(data)
+		ids[i], vectors[i] = num.Num, c.stored(data)
 	}
-	for i, p := range req.GetPoints() {
+	apply, resp := len(ids), completed
+	if plan := s.upsert; plan != nil {
+		s.upsert = nil
+		if plan.status != qdrant.UpdateStatus_WaitTimeout || !s.legacy {
+			resp = &qdrant.PointsOperationResponse{Result: &qdrant.UpdateResult{Status: plan.status}}
+			if plan.apply >= 0 {
+				apply = min(apply, plan.apply)
+			}
+		}
+	}
+	for i, p := range req.GetPoints()[:apply] {
 		c.points[ids[i]] = point{vector: vectors[i], payload: p.GetPayload()}
 	}
-	return completed, nil
+	return resp, nil
+}
+
+// stored is v as the collection keeps it: Qdrant normalises cosine vectors
+// on the way in and keeps dot vectors as given.
+func (c *collection) stored(v []float32) []float32 {
+	if c.distance == qdrant.Distance_Cosine {
+		return normalise(v)
+	}
+	return slices.Clone(v)
 }
 
 func (ps pointsService) Delete(_ context.Context, req *qdrant.DeletePoints) (*qdrant.PointsOperationResponse, error) {
@@ -88,14 +108,15 @@ func (ps pointsService) Get(_ context.Context, req *qdrant.GetPoints) (*qdrant.G
 			rp.Payload = p.payload
 		}
 		if req.GetWithVectors().GetEnable() {
-			rp.Vectors = vectorOutput(p.vector)
+			rp.Vectors = vectorOutput(p.vector, s.legacy)
 		}
 		resp.Result = append(resp.Result, rp)
 	}
 	return resp, nil
 }
 
-// Query answers nearest-neighbour queries by an exact scan.
+// Query answers nearest-neighbour queries by an exact scan, whatever the
+// search params (hnsw_ef, exact) and timeout say.
 func (ps pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdrant.QueryResponse, error) {
 	s := ps.s
 	s.mu.Lock()
@@ -111,10 +132,10 @@ func (ps pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdra
 	if len(dense.GetData()) != c.dim {
 		return nil, dimensionError(c.dim, len(dense.GetData()))
 	}
-	if err := checkFilter(req.GetFilter()); err != nil {
+	if err := s.checkFilter(c, req.GetFilter()); err != nil {
 		return nil, err
 	}
-	q := normalise(dense.GetData())
+	q := c.stored(dense.GetData())
 	var hits []*qdrant.ScoredPoint
 	for id, p := range c.points {
 		if !matches(req.GetFilter(), id, p) {
@@ -129,7 +150,7 @@ func (ps pointsService) Query(_ context.Context, req *qdrant.QueryPoints) (*qdra
 			hit.Payload = p.payload
 		}
 		if req.GetWithVectors().GetEnable() {
-			hit.Vectors = vectorOutput(p.vector)
+			hit.Vectors = vectorOutput(p.vector, s.legacy)
 		}
 		hits = append(hits, hit)
 	}
@@ -153,7 +174,7 @@ func (ps pointsService) Count(_ context.Context, req *qdrant.CountPoints) (*qdra
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilter(req.GetFilter()); err != nil {
+	if err := s.checkFilter(c, req.GetFilter()); err != nil {
 		return nil, err
 	}
 	var n uint64
@@ -180,10 +201,17 @@ func (ps pointsService) CreateFieldIndex(_ context.Context, req *qdrant.CreateFi
 	return completed, nil
 }
 
-func vectorOutput(v []float32) *qdrant.VectorsOutput {
-	return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vector{Vector: &qdrant.VectorOutput{
-		Vector: &qdrant.VectorOutput_Dense{Dense: &qdrant.DenseVector{Data: slices.Clone(v)}},
-	}}}
+// vectorOutput is a stored vector as Qdrant sends it back: in the dense
+// oneof since 1.16, in the now deprecated data field before (the gRPC
+// conversion From<VectorInternal> for grpc::VectorOutput in 1.15 left the
+// oneof empty).
+func vectorOutput(v []float32, legacy bool) *qdrant.VectorsOutput {
+	out := &qdrant.VectorOutput{Vector: &qdrant.VectorOutput_Dense{Dense: &qdrant.DenseVector{Data: slices.Clone(v)}}}
+	if legacy {
+		//lint:ignore SA1019 the deprecated field is what 1.15 filled
+		out = &qdrant.VectorOutput{Data: slices.Clone(v)}
+	}
+	return &qdrant.VectorsOutput{VectorsOptions: &qdrant.VectorsOutput_Vector{Vector: out}}
 }
 
 // normalise returns v scaled to unit length; a zero vector stays zero.
@@ -204,8 +232,45 @@ func normalise(v []float32) []float32 {
 }
 
 // checkFilter refuses filters with conditions matches cannot evaluate, so
-// that they fail even on an empty collection.
-func checkFilter(f *qdrant.Filter) error {
+// that they fail even on an empty collection, and in strict mode filters on
+// keys without an index.
+func (s *Server) checkFilter(c *collection, f *qdrant.Filter) error {
+	if err := checkConditions(f); err != nil {
+		return err
+	}
+	if !s.strict {
+		return nil
+	}
+	if key, ok := unindexedKey(c, f); ok {
+		// Qdrant's words, from check_request_filter in
+		// lib/collection/src/operations/verification/mod.rs: a strict mode
+		// error, which the API sends as a bad request. Every condition the
+		// stand-in evaluates is a keyword match, hence the one type.
+		return status.Errorf(codes.InvalidArgument,
+			"Bad request: Index required but not found for \"%s\" of one of the following types: [keyword]. Help: Create an index for this key or use a different filter.", key)
+	}
+	return nil
+}
+
+// unindexedKey finds a field condition in f on a key without a keyword
+// index; has_id needs none.
+func unindexedKey(c *collection, f *qdrant.Filter) (string, bool) {
+	for _, cond := range slices.Concat(f.GetMust(), f.GetMustNot(), f.GetShould()) {
+		switch cond := cond.GetConditionOneOf().(type) {
+		case *qdrant.Condition_Filter:
+			if key, ok := unindexedKey(c, cond.Filter); ok {
+				return key, true
+			}
+		case *qdrant.Condition_Field:
+			if typ, ok := c.indexes[cond.Field.GetKey()]; !ok || typ != qdrant.FieldType_FieldTypeKeyword {
+				return cond.Field.GetKey(), true
+			}
+		}
+	}
+	return "", false
+}
+
+func checkConditions(f *qdrant.Filter) error {
 	if f.GetMinShould() != nil {
 		return status.Error(codes.Unimplemented, "qdranttest: min_should is not supported")
 	}
@@ -213,7 +278,7 @@ func checkFilter(f *qdrant.Filter) error {
 		switch cond := c.GetConditionOneOf().(type) {
 		case *qdrant.Condition_HasId:
 		case *qdrant.Condition_Filter:
-			if err := checkFilter(cond.Filter); err != nil {
+			if err := checkConditions(cond.Filter); err != nil {
 				return err
 			}
 		case *qdrant.Condition_Field:
