@@ -76,6 +76,9 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if *store == "qdrant" {
 		cfg, err := vectordb.QdrantConfigFromEnv(getenv)
+		if err == nil {
+			err = cfg.Check()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "mediarec eval: %v\n", err)
 			return 1

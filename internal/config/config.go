@@ -195,9 +195,27 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
 	fs.Float64Var(&c.RefitGrowth, "refit-growth", c.RefitGrowth, "catalog growth since the last fit that refits the local model; 0 = never (MEDIAREC_REFIT_GROWTH)")
 	fs.DurationVar(&c.HybridRefit, "hybrid-refit", c.HybridRefit, "how often recommendations refit the collaborative model on new feedback (MEDIAREC_HYBRID_REFIT)")
+	fs.StringVar(&c.Qdrant.URL, "qdrant-url", c.Qdrant.URL, "Qdrant gRPC endpoint(s), comma-separated; empty = in-process vectors (QDRANT_URL)")
+	fs.Func("qdrant-replication", "replication factor of new Qdrant collections (QDRANT_REPLICATION_FACTOR)", uintFlag(&c.Qdrant.ReplicationFactor))
+	fs.Func("qdrant-shards", "shards of new Qdrant collections; default one per node (QDRANT_SHARDS)", uintFlag(&c.Qdrant.ShardNumber))
+	fs.StringVar(&c.Qdrant.WriteOrdering, "qdrant-write-ordering", c.Qdrant.WriteOrdering, "weak, medium or strong; empty = medium (QDRANT_WRITE_ORDERING)")
+	fs.DurationVar(&c.Qdrant.Timeout, "qdrant-timeout", c.Qdrant.Timeout, "deadline of each attempt of a Qdrant request; 0 = 10s (QDRANT_TIMEOUT)")
+	fs.Uint64Var(&c.Qdrant.HNSWEf, "qdrant-hnsw-ef", c.Qdrant.HNSWEf, "Qdrant search beam; 0 = Qdrant's default (QDRANT_HNSW_EF)")
 	fs.IntVar(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "longest time one request may take")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest time to drain in-flight requests on shutdown")
+}
+
+// uintFlag sets a positive uint32 from a flag.
+func uintFlag(dst *uint32) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return fmt.Errorf("%q is not a positive whole number", v)
+		}
+		*dst = uint32(n)
+		return nil
+	}
 }
 
 // Validate checks the fields together and names every problem at once.
@@ -216,6 +234,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkURL(c.NATSURL, "nats", "tls"); err != nil {
 		errs = append(errs, fmt.Errorf("NATS_URL: %w", err))
+	}
+	if c.Qdrant.URL != "" {
+		if err := c.Qdrant.Check(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for name, u := range map[string]string{"OPENAI_BASE_URL": c.OpenAIBaseURL, "OTEL_EXPORTER_OTLP_ENDPOINT": c.OTLPEndpoint} {
 		if err := checkURL(u, "http", "https"); err != nil {

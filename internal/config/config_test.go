@@ -31,6 +31,12 @@ func TestValidate(t *testing.T) {
 		{name: "otlp endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}},
 		{name: "otlp endpoint scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4317"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{name: "otlp grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}},
+		{name: "qdrant nodes", env: map[string]string{"QDRANT_URL": "http://q1:6334,http://q2:6334", "QDRANT_REPLICATION_FACTOR": "2"}},
+		{name: "qdrant REST port", env: map[string]string{"QDRANT_URL": "http://qdrant:6333"}, wantErr: "REST port"},
+		{name: "qdrant REST port by flag", args: []string{"--qdrant-url", "http://qdrant:6333"}, wantErr: "REST port"},
+		{name: "qdrant replication not a number", env: map[string]string{"QDRANT_REPLICATION_FACTOR": "two"}, wantErr: "QDRANT_REPLICATION_FACTOR"},
+		{name: "qdrant consistency over replication by flag", env: map[string]string{"QDRANT_URL": "http://q:6334", "QDRANT_WRITE_CONSISTENCY": "2"}, args: []string{"--qdrant-replication", "1"}, wantErr: "exceeds the replication factor"},
+		{name: "qdrant replication by flag", env: map[string]string{"QDRANT_URL": "http://q:6334", "QDRANT_WRITE_CONSISTENCY": "2"}, args: []string{"--qdrant-replication", "2"}},
 		{name: "otlp json", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, wantErr: "want http/protobuf or grpc"},
 	}
 	for _, tt := range tests {

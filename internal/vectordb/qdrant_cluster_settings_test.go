@@ -469,7 +469,10 @@ func TestQdrantConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.key, func(t *testing.T) {
-			_, err := vectordb.QdrantConfigFromEnv(env("QDRANT_URL", "http://q:6334", tt.key, tt.value))
+			cfg, err := vectordb.QdrantConfigFromEnv(env("QDRANT_URL", "http://q:6334", tt.key, tt.value))
+			if err == nil {
+				err = cfg.Check()
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.key) && !strings.Contains(err.Error(), tt.value) {
 				t.Fatalf("%s=%s: error %v, want one naming it", tt.key, tt.value, err)
 			}

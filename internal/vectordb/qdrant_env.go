@@ -10,8 +10,8 @@ import (
 
 // QdrantConfigFromEnv reads the adapter's settings from the QDRANT_*
 // environment variables (README "Configuration"), naming every malformed
-// one in the error. An unset QDRANT_URL leaves URL empty: the caller then
-// does not use Qdrant at all.
+// one in the error; Check then validates the settings together. An unset
+// QDRANT_URL leaves URL empty: the caller then does not use Qdrant at all.
 func QdrantConfigFromEnv(getenv func(string) string) (QdrantConfig, error) {
 	cfg := QdrantConfig{
 		URL:           getenv("QDRANT_URL"),
@@ -90,16 +90,11 @@ func QdrantConfigFromEnv(getenv func(string) string) (QdrantConfig, error) {
 	default:
 		errs = append(errs, fmt.Errorf("QDRANT_TLS_MIN_VERSION=%q: want 1.2 or 1.3", v))
 	}
-	if len(errs) == 0 && cfg.URL != "" {
-		if err := cfg.check(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	return cfg, errors.Join(errs...)
 }
 
-// check refuses what NewQdrant would, without connecting.
-func (cfg QdrantConfig) check() error {
+// Check refuses what NewQdrant would, without connecting.
+func (cfg QdrantConfig) Check() error {
 	if _, err := qdrantClientConfig(cfg); err != nil {
 		return err
 	}
