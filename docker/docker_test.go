@@ -5,10 +5,12 @@ package docker_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -200,5 +202,105 @@ func TestCompose(t *testing.T) {
 	web, _ := p.GetService("web")
 	if len(web.Ports) != 1 || web.Ports[0].Target != 8080 {
 		t.Errorf("web publishes %+v, want 8080", web.Ports)
+	}
+}
+
+// TestQdrantClusterCompose loads qdrant-cluster.yaml as docker compose does
+// and checks the cluster TestQdrantCluster and .github/workflows/qdrant.yml
+// expect: three peers of one pinned Qdrant release in cluster mode, the
+// first starting the cluster and the others joining through it, each with
+// its own volume, a health check that needs no tool the image lacks, and
+// gRPC and REST published on loopback (6334/6333, 6344/6343, 6354/6353),
+// never the unauthenticated peer-to-peer port.
+func TestQdrantClusterCompose(t *testing.T) {
+	load := func(env map[string]string) *types.Project {
+		t.Helper()
+		p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+			WorkingDir:  ".",
+			ConfigFiles: []types.ConfigFile{{Filename: "qdrant-cluster.yaml"}},
+			Environment: env,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := load(map[string]string{"QDRANT_IMAGE": "qdrant/qdrant:v1.15.5"}); p.Services["qdrant-2"].Image != "qdrant/qdrant:v1.15.5" {
+		t.Errorf("QDRANT_IMAGE does not choose the image: %q", p.Services["qdrant-2"].Image)
+	}
+	p := load(nil)
+	if p.Name != "mediarec-qdrant" {
+		t.Errorf("project %q, want mediarec-qdrant whatever the directory (the workflow stops a peer by service name)", p.Name)
+	}
+	if len(p.Services) != 3 {
+		t.Errorf("services %v, want qdrant-1, qdrant-2, qdrant-3", p.ServiceNames())
+	}
+	pinned := regexp.MustCompile(`^qdrant/qdrant:v\d+\.\d+\.\d+$`)
+	volumes := map[string]bool{}
+	for i := 1; i <= 3; i++ {
+		name := "qdrant-" + strconv.Itoa(i)
+		s, err := p.GetService(name)
+		if err != nil {
+			t.Errorf("no %s: %v", name, err)
+			continue
+		}
+		if !pinned.MatchString(s.Image) {
+			t.Errorf("%s runs %q, want qdrant/qdrant pinned by release", name, s.Image)
+		}
+		for k, want := range map[string]string{"QDRANT__CLUSTER__ENABLED": "true", "QDRANT__CLUSTER__P2P__PORT": "6335"} {
+			if v := s.Environment[k]; v == nil || *v != want {
+				t.Errorf("%s: %s=%v, want %s", name, k, v, want)
+			}
+		}
+		cmd := []string(s.Command)
+		uri := slices.Index(cmd, "--uri")
+		if len(cmd) == 0 || cmd[0] != "./entrypoint.sh" || uri < 0 || uri+1 >= len(cmd) || cmd[uri+1] != "http://"+name+":6335" {
+			t.Errorf("%s runs %q, want ./entrypoint.sh --uri http://%s:6335", name, cmd, name)
+		}
+		boot := slices.Index(cmd, "--bootstrap")
+		switch {
+		case i == 1 && boot >= 0:
+			t.Errorf("qdrant-1 runs %q: the first peer starts the cluster, it joins none", cmd)
+		case i > 1 && (boot < 0 || boot+1 >= len(cmd) || cmd[boot+1] != "http://qdrant-1:6335"):
+			t.Errorf("%s runs %q, want --bootstrap http://qdrant-1:6335", name, cmd)
+		}
+		if i > 1 {
+			prev := "qdrant-" + strconv.Itoa(i-1)
+			if d, ok := s.DependsOn[prev]; !ok || d.Condition != types.ServiceConditionHealthy {
+				t.Errorf("%s starts before %s is healthy: %+v", name, prev, s.DependsOn)
+			}
+		}
+
+		published := map[uint32]string{}
+		for _, port := range s.Ports {
+			if port.HostIP != "127.0.0.1" {
+				t.Errorf("%s publishes %d on %q, want loopback only", name, port.Target, port.HostIP)
+			}
+			published[port.Target] = port.Published
+		}
+		want := map[uint32]string{6333: "63" + strconv.Itoa(i+2) + "3", 6334: "63" + strconv.Itoa(i+2) + "4"}
+		if !maps.Equal(published, want) {
+			t.Errorf("%s publishes %v (container port → host port), want %v", name, published, want)
+		}
+
+		hc := s.HealthCheck
+		if hc == nil || hc.Disable {
+			t.Errorf("%s has no health check", name)
+		} else {
+			test := strings.Join(hc.Test, " ")
+			if !strings.Contains(test, "/readyz") || !strings.Contains(test, `"$code" = 200`) || strings.Contains(test, "curl") || strings.Contains(test, "wget") {
+				t.Errorf("%s checks health with %q, want /readyz through bash (the image has no curl or wget)", name, hc.Test)
+			}
+		}
+		var storage string
+		for _, v := range s.Volumes {
+			if v.Target == "/qdrant/storage" && v.Type == types.VolumeTypeVolume {
+				storage = v.Source
+			}
+		}
+		if storage == "" || volumes[storage] {
+			t.Errorf("%s keeps its storage in %q, want a named volume of its own", name, storage)
+		}
+		volumes[storage] = true
 	}
 }
