@@ -48,6 +48,12 @@ type Generation struct {
 	Model      string `json:"model"`
 	Dimensions int    `json:"dimensions"`
 	Collection string `json:"collection"`
+	// Endpoint and Fingerprint identify a remote model beyond its name:
+	// the base URL it was served from, and the start of its vector for a
+	// fixed probe text. A server that ignores the name (TEI) or a changed
+	// EMBEDDING_DIMENSIONS gives other vectors under the same name.
+	Endpoint    string `json:"endpoint,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // EmbeddingState is shared by every process: the live generation, the one a
@@ -63,4 +69,7 @@ type EmbeddingState struct {
 	// or when the next re-embedding starts.
 	Retired   string    `json:"retired,omitempty"`
 	RetiredAt time.Time `json:"retired_at,omitzero"`
+	// Blocked says why the target, complete, is not switched to: too many
+	// of its items failed to embed. Empty while it is not.
+	Blocked string `json:"blocked,omitempty"`
 }

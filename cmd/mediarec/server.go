@@ -206,6 +206,10 @@ func (m *Main) openServices(ctx context.Context, r roles, checks map[string]func
 	}
 	if r.worker {
 		w := embed.NewWorker(reg, vectors, bus, jobAttempts, m.metrics.Jobs(), m.Log)
+		// A job gets jobAttempts deliveries. One held while the embedding
+		// endpoint is down spends none (the worker waits, the bus keeps it
+		// in progress), except that a shutdown meanwhile hands it back:
+		// that spends one, and even its last never fails the item.
 		jobs := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedJobs, Durable: embedWorkers, Batch: 128, MaxDeliver: jobAttempts, AckWait: 30 * time.Second}
 		m.watchConsumer(jobs.Stream, jobs.Durable)
 		m.tasks = append(m.tasks, func(ctx context.Context) error {

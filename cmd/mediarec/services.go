@@ -22,6 +22,7 @@ import (
 	"mediarec/internal/keyword"
 	"mediarec/internal/natsbus"
 	"mediarec/internal/postgres"
+	"mediarec/internal/ratelimit"
 	"mediarec/internal/recs"
 	"mediarec/internal/sqlite"
 	"mediarec/internal/users"
@@ -43,6 +44,7 @@ func (m *Main) openCatalog(ctx context.Context, bus *natsbus.Bus, reg *embed.Reg
 	relay.ReportDepth(m.metrics.OutboxDepth("catalog"))
 	m.Catalog = catalog.New(store, m.Log, relay.Notify)
 	coord := embed.NewCoordinator(reg, vectors, m.Catalog, m.Config.RefitGrowth, m.Log)
+	coord.MaxFailedShare = m.Config.EmbeddingMaxFailedShare
 	results := natsbus.ConsumerConfig{Stream: natsbus.StreamEmbedResults, Durable: "catalog", Batch: 256, MaxDeliver: 10, AckWait: 30 * time.Second}
 	// The catalog queues the embed jobs: it reports their lag too, so that
 	// it shows while no worker runs.
@@ -259,7 +261,7 @@ func (m *Main) openEmbedding(ctx context.Context, bus *natsbus.Bus, r roles, che
 	if err != nil {
 		return nil, nil, err
 	}
-	remote, err := m.openRemoteEmbedder()
+	remote, err := m.openRemoteEmbedder(ctx, bus)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -372,17 +374,30 @@ func (m *Main) openVectors(ctx context.Context, bus *natsbus.Bus, r roles, check
 	return m.observeVectors(store, "vectorsync"), nil
 }
 
-// openRemoteEmbedder returns the configured OpenAI-compatible embedder, or
-// nil for the local one.
-func (m *Main) openRemoteEmbedder() (embed.Embedder, error) {
+// openRemoteEmbedder returns the configured OpenAI-compatible embedder,
+// or nil for the local one. The rate limits are shared through the bus by
+// every process that embeds.
+func (m *Main) openRemoteEmbedder(ctx context.Context, bus *natsbus.Bus) (embed.Embedder, error) {
 	c := m.Config
 	if c.OpenAIBaseURL == "" && c.OpenAIAPIKey == "" {
 		return nil, nil
 	}
-	e, err := embed.NewOpenAI(embed.OpenAIConfig{
+	cfg := embed.OpenAIConfig{
 		BaseURL: c.OpenAIBaseURL, APIKey: c.OpenAIAPIKey, Model: cmp.Or(c.EmbeddingModel, "text-embedding-3-small"),
-		Dimensions: c.EmbeddingDimensions, RequestsPerMinute: c.EmbeddingRPM, TokensPerMinute: c.EmbeddingTPM,
-	})
+		Dimensions: c.EmbeddingDimensions, BatchSize: c.EmbeddingBatchSize, MaxInputTokens: c.EmbeddingMaxInputTokens,
+		RequestsPerMinute: c.EmbeddingRPM, TokensPerMinute: c.EmbeddingTPM,
+		Headers: c.EmbeddingHeaders, APIType: c.EmbeddingAPIType, APIVersion: c.EmbeddingAPIVersion, Deployment: c.EmbeddingDeployment,
+	}
+	if c.EmbeddingRPM > 0 || c.EmbeddingTPM > 0 {
+		store, err := bus.RateStore(ctx, "embedding")
+		if err != nil {
+			return nil, fmt.Errorf("embedding rate limit: %w", err)
+		}
+		if cfg.Limiter, err = ratelimit.New(store, ratelimit.Config{Requests: c.EmbeddingRPM, Tokens: c.EmbeddingTPM}); err != nil {
+			return nil, fmt.Errorf("embedding rate limit: %w", err)
+		}
+	}
+	e, err := embed.NewOpenAI(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("embedder: %w", err)
 	}

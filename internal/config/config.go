@@ -59,6 +59,20 @@ type Config struct {
 	// Client-side limits of the remote embedder; 0 means none.
 	EmbeddingRPM int
 	EmbeddingTPM int
+	// EmbeddingBatchSize and EmbeddingMaxInputTokens bound a request's
+	// texts and one text's tokens; 0 takes the embedder's defaults.
+	EmbeddingBatchSize      int
+	EmbeddingMaxInputTokens int
+	// EmbeddingMaxFailedShare is the share of a re-embedding's items that
+	// may fail for it still to be switched to.
+	EmbeddingMaxFailedShare float64
+	// EmbeddingHeaders are sent with every request to the endpoint.
+	EmbeddingHeaders map[string]string
+	// EmbeddingAPIType is "" or "azure"; Azure takes an API version and
+	// a deployment (default: the model's name).
+	EmbeddingAPIType    string
+	EmbeddingAPIVersion string
+	EmbeddingDeployment string
 	// RefitGrowth is the catalog growth since the last fit of the local
 	// model that triggers a refit; 0 turns refits off.
 	RefitGrowth float64
@@ -94,27 +108,31 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	db := getenv("DATABASE_URL")
 	c := Config{
-		Addr:               def("MEDIAREC_ADDR", "127.0.0.1:8080"),
-		DataDir:            def("MEDIAREC_DATA_DIR", defaultDataDir()),
-		AdminToken:         getenv("MEDIAREC_ADMIN_TOKEN"),
-		CatalogDatabaseURL: def("CATALOG_DATABASE_URL", db),
-		UsersDatabaseURL:   def("USERS_DATABASE_URL", db),
-		RecsDatabaseURL:    def("RECS_DATABASE_URL", db),
-		NATSURL:            getenv("NATS_URL"),
-		NATSNamespace:      getenv("NATS_NAMESPACE"),
-		CatalogURL:         getenv("CATALOG_URL"),
-		UsersURL:           getenv("USERS_URL"),
-		RecsURL:            getenv("RECS_URL"),
-		SigningKey:         getenv("MEDIAREC_SIGNING_KEY"),
-		AdminEmails:        splitList(getenv("MEDIAREC_ADMIN_EMAILS")),
-		OpenAIBaseURL:      getenv("OPENAI_BASE_URL"),
-		OpenAIAPIKey:       getenv("OPENAI_API_KEY"),
-		EmbeddingModel:     getenv("EMBEDDING_MODEL"),
-		RefitGrowth:        0.2,
-		HybridRefit:        30 * time.Second,
-		BodyLimit:          8 << 20,
-		RequestTimeout:     30 * time.Second,
-		ShutdownTimeout:    20 * time.Second,
+		Addr:                    def("MEDIAREC_ADDR", "127.0.0.1:8080"),
+		DataDir:                 def("MEDIAREC_DATA_DIR", defaultDataDir()),
+		AdminToken:              getenv("MEDIAREC_ADMIN_TOKEN"),
+		CatalogDatabaseURL:      def("CATALOG_DATABASE_URL", db),
+		UsersDatabaseURL:        def("USERS_DATABASE_URL", db),
+		RecsDatabaseURL:         def("RECS_DATABASE_URL", db),
+		NATSURL:                 getenv("NATS_URL"),
+		NATSNamespace:           getenv("NATS_NAMESPACE"),
+		CatalogURL:              getenv("CATALOG_URL"),
+		UsersURL:                getenv("USERS_URL"),
+		RecsURL:                 getenv("RECS_URL"),
+		SigningKey:              getenv("MEDIAREC_SIGNING_KEY"),
+		AdminEmails:             splitList(getenv("MEDIAREC_ADMIN_EMAILS")),
+		OpenAIBaseURL:           getenv("OPENAI_BASE_URL"),
+		OpenAIAPIKey:            getenv("OPENAI_API_KEY"),
+		EmbeddingModel:          getenv("EMBEDDING_MODEL"),
+		EmbeddingAPIType:        getenv("EMBEDDING_API_TYPE"),
+		EmbeddingAPIVersion:     getenv("EMBEDDING_API_VERSION"),
+		EmbeddingDeployment:     getenv("EMBEDDING_DEPLOYMENT"),
+		RefitGrowth:             0.2,
+		EmbeddingMaxFailedShare: 0.01,
+		HybridRefit:             30 * time.Second,
+		BodyLimit:               8 << 20,
+		RequestTimeout:          30 * time.Second,
+		ShutdownTimeout:         20 * time.Second,
 	}
 	c.OTLPEndpoint, c.OTLPTracesPath = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), true
 	if c.OTLPEndpoint == "" {
@@ -130,6 +148,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"EMBEDDING_DIMENSIONS":          &c.EmbeddingDimensions,
 		"EMBEDDING_REQUESTS_PER_MINUTE": &c.EmbeddingRPM,
 		"EMBEDDING_TOKENS_PER_MINUTE":   &c.EmbeddingTPM,
+		"EMBEDDING_BATCH_SIZE":          &c.EmbeddingBatchSize,
+		"EMBEDDING_MAX_INPUT_TOKENS":    &c.EmbeddingMaxInputTokens,
 	} {
 		if v := getenv(key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -137,6 +157,24 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				errs = append(errs, fmt.Errorf("%s=%q is not a whole number", key, v))
 			}
 			*dst = n
+		}
+	}
+	if v := getenv("EMBEDDING_MAX_FAILED_SHARE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("EMBEDDING_MAX_FAILED_SHARE=%q is not a number", v))
+		}
+		c.EmbeddingMaxFailedShare = f
+	}
+	if v := getenv("EMBEDDING_HEADERS"); v != "" {
+		c.EmbeddingHeaders = map[string]string{}
+		for _, kv := range splitList(v) {
+			k, val, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				errs = append(errs, fmt.Errorf("EMBEDDING_HEADERS: %q is not Name=value", kv))
+				continue
+			}
+			c.EmbeddingHeaders[strings.TrimSpace(k)] = strings.TrimSpace(val)
 		}
 	}
 	if v := getenv("MEDIAREC_REFIT_GROWTH"); v != "" {
@@ -261,8 +299,14 @@ func (c Config) Validate() error {
 	if c.OTLPProtocol != "http/protobuf" && c.OTLPProtocol != "grpc" {
 		errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q: want http/protobuf or grpc", c.OTLPProtocol))
 	}
-	if c.EmbeddingDimensions < 0 || c.EmbeddingRPM < 0 || c.EmbeddingTPM < 0 {
-		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS and the embedding rate limits must not be negative"))
+	if c.EmbeddingDimensions < 0 || c.EmbeddingRPM < 0 || c.EmbeddingTPM < 0 || c.EmbeddingBatchSize < 0 || c.EmbeddingMaxInputTokens < 0 {
+		errs = append(errs, errors.New("EMBEDDING_DIMENSIONS, EMBEDDING_BATCH_SIZE, EMBEDDING_MAX_INPUT_TOKENS and the embedding rate limits must not be negative"))
+	}
+	if !(c.EmbeddingMaxFailedShare >= 0 && c.EmbeddingMaxFailedShare <= 1) {
+		errs = append(errs, errors.New("EMBEDDING_MAX_FAILED_SHARE must be between 0 and 1"))
+	}
+	if c.EmbeddingAPIType != "" && c.EmbeddingAPIType != "openai" && c.EmbeddingAPIType != "azure" {
+		errs = append(errs, fmt.Errorf("EMBEDDING_API_TYPE %q: want openai or azure", c.EmbeddingAPIType))
 	}
 	if c.RefitGrowth < 0 || c.RefitGrowth > 100 {
 		errs = append(errs, errors.New("--refit-growth must be between 0 and 100"))

@@ -37,6 +37,10 @@ func TestValidate(t *testing.T) {
 		{name: "qdrant replication not a number", env: map[string]string{"QDRANT_REPLICATION_FACTOR": "two"}, wantErr: "QDRANT_REPLICATION_FACTOR"},
 		{name: "qdrant consistency over replication by flag", env: map[string]string{"QDRANT_URL": "http://q:6334", "QDRANT_WRITE_CONSISTENCY": "2"}, args: []string{"--qdrant-replication", "1"}, wantErr: "exceeds the replication factor"},
 		{name: "qdrant replication by flag", env: map[string]string{"QDRANT_URL": "http://q:6334", "QDRANT_WRITE_CONSISTENCY": "2"}, args: []string{"--qdrant-replication", "2"}},
+		{name: "embedding failed share", env: map[string]string{"EMBEDDING_MAX_FAILED_SHARE": "1.5"}, wantErr: "EMBEDDING_MAX_FAILED_SHARE"},
+		{name: "embedding headers", env: map[string]string{"EMBEDDING_HEADERS": "OpenAI-Project=proj_1, X-Team=search"}},
+		{name: "embedding headers malformed", env: map[string]string{"EMBEDDING_HEADERS": "OpenAI-Project"}, wantErr: "EMBEDDING_HEADERS"},
+		{name: "embedding api type", env: map[string]string{"EMBEDDING_API_TYPE": "vertex"}, wantErr: "EMBEDDING_API_TYPE"},
 		{name: "otlp json", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, wantErr: "want http/protobuf or grpc"},
 	}
 	for _, tt := range tests {

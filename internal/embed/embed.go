@@ -50,8 +50,12 @@ const tagRepeats = 3
 // Fields are joined with ". " so that the local analyzer does not form
 // bigrams across them.
 func ItemText(item *mediarec.Item) string {
+	return itemText(item, item.Description, item.Tags, tagRepeats)
+}
+
+func itemText(item *mediarec.Item, description string, tags []string, repeats int) string {
 	var b strings.Builder
-	b.Grow(2*len(item.Title) + len(item.Description) + 64)
+	b.Grow(2*len(item.Title) + len(description) + 64)
 	field := func(s string) {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -70,13 +74,65 @@ func ItemText(item *mediarec.Item) string {
 		field(strconv.Itoa(item.Year/10*10) + "s")
 	}
 	field(strings.Join(item.Genres, ", "))
-	tags := strings.Join(item.Tags, ", ")
-	for range tagRepeats {
-		field(tags)
+	joined := strings.Join(tags, ", ")
+	for range repeats {
+		field(joined)
 	}
 	field(strings.Join(item.Creators, ", "))
-	field(item.Description)
+	field(description)
 	return b.String()
+}
+
+// inputLimited is an embedder that takes texts up to a length (OpenAI).
+type inputLimited interface {
+	MaxInputTokens() int
+	EstimateTokens(s string) int
+}
+
+// TextFor is the text e embeds item from: ItemText, unless that is longer
+// than e takes. Then the description is shortened first (word by word,
+// to nothing if need be), then the tags are written once instead of
+// tagRepeats times, then the last tags go; the embedder cuts what is still
+// too long from the end. Cutting the text's end alone, as servers that
+// truncate do, would lose the description whole to a long tag list.
+func TextFor(e Embedder, item *mediarec.Item) string {
+	text := ItemText(item)
+	lim, ok := e.(inputLimited)
+	if !ok {
+		return text
+	}
+	limit := lim.MaxInputTokens()
+	fits := func(s string) bool { return lim.EstimateTokens(s) <= limit }
+	if fits(text) {
+		return text
+	}
+	words := strings.Fields(item.Description)
+	// The longest start of the description that fits, by bisection.
+	lo, hi := 0, len(words)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fits(itemText(item, strings.Join(words[:mid], " "), item.Tags, tagRepeats)) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if text := itemText(item, strings.Join(words[:lo], " "), item.Tags, tagRepeats); lo > 0 || fits(text) {
+		return text
+	}
+	if text := itemText(item, "", item.Tags, 1); fits(text) {
+		return text
+	}
+	lo, hi = 0, len(item.Tags)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fits(itemText(item, "", item.Tags[:mid], 1)) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return itemText(item, "", item.Tags[:lo], 1)
 }
 
 // normalize scales v to unit length in place and reports false when v is

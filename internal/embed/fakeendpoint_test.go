@@ -83,10 +83,15 @@ type embeddingJSON struct {
 	Embedding []float32 `json:"embedding"`
 }
 
-func writeVectors(w http.ResponseWriter, data []embeddingJSON) {
+// writeVectors answers data, with the tokens the server counted (OpenAI's
+// usage); 0 leaves usage out, as some servers do.
+func writeVectors(w http.ResponseWriter, data []embeddingJSON, tokens int) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": "test-model",
-		"usage": map[string]int{"prompt_tokens": 1, "total_tokens": 1}})
+	answer := map[string]any{"object": "list", "data": data, "model": "test-model"}
+	if tokens > 0 {
+		answer["usage"] = map[string]int{"prompt_tokens": tokens, "total_tokens": tokens}
+	}
+	json.NewEncoder(w).Encode(answer)
 }
 
 // answerOK answers every text with vectorFor, in reverse order to check
@@ -94,10 +99,12 @@ func writeVectors(w http.ResponseWriter, data []embeddingJSON) {
 func answerOK(dim int) func(int, embeddingRequest, http.ResponseWriter) {
 	return func(_ int, req embeddingRequest, w http.ResponseWriter) {
 		data := make([]embeddingJSON, len(req.Input))
+		tokens := 0
 		for i, text := range req.Input {
 			data[len(data)-1-i] = embeddingJSON{Object: "embedding", Index: &i, Embedding: vectorFor(text, dim)}
+			tokens += (len(text) + 3) / 4
 		}
-		writeVectors(w, data)
+		writeVectors(w, data, tokens)
 	}
 }
 
@@ -109,6 +116,15 @@ func answerStatus(status int, header ...string) func(int, embeddingRequest, http
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"error":{"message":"status %d","type":"test"}}`, status)
+	}
+}
+
+// answerError answers with status and a body as given.
+func answerError(status int, body string) func(int, embeddingRequest, http.ResponseWriter) {
+	return func(_ int, _ embeddingRequest, w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
 	}
 }
 
@@ -149,7 +165,9 @@ func (c *fakeClock) total() time.Duration {
 }
 
 // mustOpenAI returns an embedder for url on a fake clock, with a key, model
-// and dimension filled in unless cfg sets them.
+// and dimension filled in unless cfg sets them. It skips NewOpenAI's probe,
+// so that the fake's answers are the test's requests alone; the probe has
+// tests of its own.
 func mustOpenAI(t *testing.T, url string, cfg OpenAIConfig) (*OpenAI, *fakeClock) {
 	t.Helper()
 	cfg.BaseURL = url
@@ -158,10 +176,11 @@ func mustOpenAI(t *testing.T, url string, cfg OpenAIConfig) (*OpenAI, *fakeClock
 		cfg.Model = "test-model"
 	}
 	cfg.Dimensions = cmpOr(cfg.Dimensions, 4)
-	o, err := NewOpenAI(cfg)
+	o, err := newOpenAI(cfg)
 	if err != nil {
-		t.Fatalf("NewOpenAI: %v", err)
+		t.Fatalf("newOpenAI: %v", err)
 	}
+	o.fingerprint = fingerprint(vectorFor(probeText, cfg.Dimensions))
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	o.now, o.sleep = clk.now, clk.sleep
 	return o, clk

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,7 @@ func TestOpenAIBatching(t *testing.T) {
 	o, _ := mustOpenAI(t, url, OpenAIConfig{Dimensions: 8, BatchSize: 100})
 	texts := make([]string, 250)
 	for i := range texts {
-		texts[i] = strings.Repeat("x", i)
+		texts[i] = strings.Repeat("x", i+1)
 	}
 	vecs := mustEmbed(t, o, texts)
 	for i, v := range vecs {
@@ -53,7 +54,7 @@ func TestOpenAIConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
-			texts := []string{strings.Repeat("g", g), "a", "bb", "ccc", "dddd"}
+			texts := []string{strings.Repeat("g", g+1), "a", "bb", "ccc", "dddd"}
 			vecs, err := o.Embed(context.Background(), texts)
 			if err != nil {
 				t.Errorf("goroutine %d: %v", g, err)
@@ -99,6 +100,7 @@ func TestOpenAIRetries(t *testing.T) {
 		wantRequests int
 		wantCode     string // "" for success
 		wantSleeps   []time.Duration
+		wantDown     bool // an EndpointError: no item is at fault
 		realClock    bool // sleep for real, with the tiny backoff
 	}{
 		{
@@ -126,11 +128,39 @@ func TestOpenAIRetries(t *testing.T) {
 			wantSleeps:   []time.Duration{2 * time.Second},
 		},
 		{
-			name:         "Retry-After beyond BackoffMax gives up",
-			cfg:          OpenAIConfig{BackoffMax: time.Second},
-			answer:       answerStatus(http.StatusTooManyRequests, "Retry-After", "120"),
+			// The server knows its limits: a wait it asks for is kept
+			// however long, not given up on.
+			name: "Retry-After beyond BackoffMax is kept",
+			cfg:  OpenAIConfig{BackoffMax: time.Second},
+			answer: func(n int, req embeddingRequest, w http.ResponseWriter) {
+				if n == 1 {
+					answerStatus(http.StatusTooManyRequests, "Retry-After", "120")(n, req, w)
+					return
+				}
+				answerOK(4)(n, req, w)
+			},
+			wantRequests: 2,
+			wantSleeps:   []time.Duration{2 * time.Minute},
+		},
+		{
+			name:         "insufficient quota is not retried",
+			answer:       answerError(http.StatusTooManyRequests, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`),
 			wantRequests: 1,
 			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true,
+		},
+		{
+			// go-openai reads {"error": "text"} as an empty error of
+			// status 0; the status is still the server's.
+			name: "a string error body keeps its status",
+			answer: func(n int, req embeddingRequest, w http.ResponseWriter) {
+				if n == 1 {
+					answerError(http.StatusServiceUnavailable, `{"error":"model is loading"}`)(n, req, w)
+					return
+				}
+				answerOK(4)(n, req, w)
+			},
+			wantRequests: 2,
 		},
 		{
 			name:         "500 forever",
@@ -138,6 +168,7 @@ func TestOpenAIRetries(t *testing.T) {
 			answer:       answerStatus(http.StatusInternalServerError),
 			wantRequests: 4,
 			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true, // an outage that outlasts the attempts
 		},
 		{
 			name: "503 without a JSON body",
@@ -147,6 +178,7 @@ func TestOpenAIRetries(t *testing.T) {
 			},
 			wantRequests: 2,
 			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true, // an outage that outlasts the attempts
 		},
 		{
 			name:         "connection dropped",
@@ -154,6 +186,7 @@ func TestOpenAIRetries(t *testing.T) {
 			answer:       func(int, embeddingRequest, http.ResponseWriter) { panic(http.ErrAbortHandler) },
 			wantRequests: 3,
 			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true, // an outage that outlasts the attempts
 		},
 		{
 			name:         "request timeout",
@@ -161,11 +194,29 @@ func TestOpenAIRetries(t *testing.T) {
 			answer:       func(_ int, req embeddingRequest, _ http.ResponseWriter) { <-req.ctx.Done() },
 			wantRequests: 2,
 			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true, // an outage that outlasts the attempts
 		},
 		{
-			name:         "400 is not retried",
+			// A 400 the probe text gets too is a setting's (a dimensions
+			// the model does not take, an unknown model at LiteLLM, a
+			// crashed Ollama runner): no item is at fault.
+			name:         "400 on every text is the endpoint's",
 			answer:       answerStatus(http.StatusBadRequest),
-			wantRequests: 1,
+			wantRequests: 2,
+			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true,
+		},
+		{
+			name: "400 on one text is that text's",
+			answer: func(n int, req embeddingRequest, w http.ResponseWriter) {
+				if slices.Contains(req.Input, "b") {
+					answerStatus(http.StatusBadRequest)(n, req, w)
+					return
+				}
+				answerOK(4)(n, req, w)
+			},
+			// [a b] refused, the probe answered, [a] answered, [b] refused.
+			wantRequests: 4,
 			wantCode:     mediarec.EINVALID,
 		},
 		{
@@ -173,6 +224,7 @@ func TestOpenAIRetries(t *testing.T) {
 			answer:       answerStatus(http.StatusUnauthorized),
 			wantRequests: 1,
 			wantCode:     mediarec.EUNAVAILABLE,
+			wantDown:     true,
 		},
 	}
 	for _, tt := range tests {
@@ -189,6 +241,9 @@ func TestOpenAIRetries(t *testing.T) {
 			}
 			if got := len(f.seen()); got != tt.wantRequests {
 				t.Errorf("%d requests, want %d", got, tt.wantRequests)
+			}
+			if IsEndpointDown(err) != tt.wantDown {
+				t.Errorf("IsEndpointDown(%v) = %v, want %v", err, !tt.wantDown, tt.wantDown)
 			}
 			if tt.wantSleeps != nil {
 				if diff := cmp.Diff(tt.wantSleeps, clk.slept); diff != "" {
@@ -215,7 +270,7 @@ func TestOpenAIBackoffGrows(t *testing.T) {
 func TestOpenAIMalformedAnswers(t *testing.T) {
 	idx := func(i int) *int { return &i }
 	vectors := func(data ...embeddingJSON) func(int, embeddingRequest, http.ResponseWriter) {
-		return func(_ int, _ embeddingRequest, w http.ResponseWriter) { writeVectors(w, data) }
+		return func(_ int, _ embeddingRequest, w http.ResponseWriter) { writeVectors(w, data, 0) }
 	}
 	v4 := []float32{1, 2, 3, 4}
 	tests := []struct {
@@ -264,12 +319,15 @@ func TestOpenAIRateLimits(t *testing.T) {
 		textLen  int
 		wantWait time.Duration
 	}{
-		// One request a second, the first at once.
-		{name: "requests per minute", cfg: OpenAIConfig{RequestsPerMinute: 60, BatchSize: 1}, texts: 5, textLen: 4, wantWait: 4 * time.Second},
-		// 100 tokens a request against 600 a minute (10 a second): six
-		// requests use the minute's budget, each further one waits 10s.
-		{name: "tokens per minute", cfg: OpenAIConfig{TokensPerMinute: 600, BatchSize: 1}, texts: 10, textLen: 400, wantWait: 40 * time.Second},
-		// A request above a minute's budget waits for a full budget.
+		// Bulk work takes 9/10 of each budget, the rest is the queries':
+		// of 3 requests a minute, 2; the third waits for the first two to
+		// be a minute old, the fifth for the next two.
+		{name: "requests per minute", cfg: OpenAIConfig{RequestsPerMinute: 3, BatchSize: 1}, texts: 5, textLen: 4, wantWait: 2 * time.Minute},
+		// 100 tokens a request against 540 of 600 a minute: five requests
+		// in the first minute, never a sixth (the old token bucket let a
+		// second minute's budget through at once).
+		{name: "tokens per minute", cfg: OpenAIConfig{TokensPerMinute: 600, BatchSize: 1}, texts: 10, textLen: 400, wantWait: time.Minute},
+		// A request above a minute's budget goes alone in its minute.
 		{name: "oversized request", cfg: OpenAIConfig{TokensPerMinute: 60, BatchSize: 1}, texts: 3, textLen: 4000, wantWait: 2 * time.Minute},
 		{name: "no limits", cfg: OpenAIConfig{BatchSize: 1}, texts: 5, textLen: 400, wantWait: 0},
 	}
@@ -342,7 +400,7 @@ func TestNewOpenAIErrors(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
+func TestServerWait(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -357,11 +415,15 @@ func TestRetryAfter(t *testing.T) {
 		{name: "garbage", header: http.Header{"Retry-After": {"soon"}}, want: 0},
 		{name: "infinite", header: http.Header{"Retry-After": {"+Inf"}}, want: 24 * time.Hour},
 		{name: "NaN", header: http.Header{"Retry-After-Ms": {"NaN"}}, want: 0},
+		// OpenAI's budgets: the reset of the spent one.
+		{name: "tokens spent", header: http.Header{"X-Ratelimit-Remaining-Tokens": {"0"}, "X-Ratelimit-Reset-Tokens": {"6m0s"}, "X-Ratelimit-Remaining-Requests": {"10"}, "X-Ratelimit-Reset-Requests": {"1s"}}, want: 6 * time.Minute},
+		{name: "requests spent", header: http.Header{"X-Ratelimit-Remaining-Requests": {"0"}, "X-Ratelimit-Reset-Requests": {"20ms"}}, want: 20 * time.Millisecond},
+		{name: "budget left", header: http.Header{"X-Ratelimit-Remaining-Tokens": {"100"}, "X-Ratelimit-Reset-Tokens": {"6m0s"}}, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := retryAfter(tt.header, now); got != tt.want {
-				t.Errorf("retryAfter = %v, want %v", got, tt.want)
+			if got := serverWait(tt.header, now); got != tt.want {
+				t.Errorf("serverWait = %v, want %v", got, tt.want)
 			}
 		})
 	}

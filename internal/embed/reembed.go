@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,18 +40,29 @@ type Coordinator struct {
 	log     *slog.Logger
 	growth  float64 // refit once the catalog grew by this fraction; 0 disables
 
+	// MaxFailedShare is the largest share of the catalog (0.01 for 1%)
+	// that may have failed to embed in a complete target for it to be
+	// switched to; past it the target waits, marked Blocked, so that a
+	// model that fails most items never replaces one that works. A target
+	// without a single vector is never switched to. Set before Run.
+	MaxFailedShare float64
+
 	mu      sync.Mutex
-	fitting string          // job id of a fit in progress
-	failed  map[string]int  // target collection → items that failed there
-	base    context.Context // Run's context: builds stop with it
+	fitting string                        // job id of a fit in progress
+	failed  map[string]map[int64]struct{} // target collection → items that failed there
+	base    context.Context               // Run's context: builds stop with it
 	builds  sync.WaitGroup
 }
+
+// DefaultMaxFailedShare is the MaxFailedShare of a new Coordinator.
+const DefaultMaxFailedShare = 0.01
 
 // NewCoordinator returns a coordinator. growth is the fraction of catalog
 // growth since the last fit that triggers a refit of the local model (0.2
 // for 20%); 0 turns automatic refits off.
 func NewCoordinator(reg *Registry, vectors CollectionStore, catalog Catalog, growth float64, log *slog.Logger) *Coordinator {
-	return &Coordinator{reg: reg, vectors: vectors, catalog: catalog, growth: growth, log: log, failed: map[string]int{}}
+	return &Coordinator{reg: reg, vectors: vectors, catalog: catalog, growth: growth, log: log,
+		MaxFailedShare: DefaultMaxFailedShare, failed: map[string]map[int64]struct{}{}}
 }
 
 // Progress describes the embedding for operators.
@@ -61,6 +73,12 @@ type Progress struct {
 	Fitting bool                 `json:"fitting,omitempty"`
 	Total   int                  `json:"total,omitempty"`
 	Done    int                  `json:"done,omitempty"` // vectors in the target so far
+	// Failed counts the items that failed to embed in the target, as this
+	// process saw them reported.
+	Failed int `json:"failed,omitempty"`
+	// Blocked says why the target, complete, is not switched to (too many
+	// items failed), and what to do; empty while it is not.
+	Blocked string `json:"blocked,omitempty"`
 }
 
 // Progress reports the live generation and any re-embedding under way.
@@ -70,9 +88,12 @@ func (c *Coordinator) Progress(ctx context.Context) (*Progress, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	p := &Progress{Live: s.Live, Target: s.Target, JobID: s.JobID, Total: s.Total, Fitting: c.fitting != ""}
+	p := &Progress{Live: s.Live, Target: s.Target, JobID: s.JobID, Total: s.Total, Fitting: c.fitting != "", Blocked: s.Blocked}
 	if p.Fitting {
 		p.JobID = c.fitting
+	}
+	if s.Target != nil {
+		p.Failed = len(c.failed[s.Target.Collection])
 	}
 	c.mu.Unlock()
 	if s.Target != nil {
@@ -87,7 +108,8 @@ func (c *Coordinator) Progress(ctx context.Context) (*Progress, error) {
 
 // Start begins a re-embedding of the whole catalog and returns its job id
 // and the number of items. The fit runs in the background. ECONFLICT when
-// one is already running.
+// one is already running; one that is blocked (too many of its items
+// failed) is replaced, its collection deleted.
 func (c *Coordinator) Start(ctx context.Context) (string, int, error) {
 	s, err := c.reg.State(ctx)
 	if err != nil {
@@ -99,22 +121,27 @@ func (c *Coordinator) Start(ctx context.Context) (string, int, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fitting != "" || s.Target != nil {
+	if c.fitting != "" || s.Target != nil && s.Blocked == "" {
 		return "", 0, mediarec.Errorf(mediarec.ECONFLICT, "A re-embedding is already running.")
 	}
 	if c.base == nil {
 		return "", 0, mediarec.Errorf(mediarec.EUNAVAILABLE, "Re-embedding is not running in this process yet.")
 	}
+	var abandoned string
+	if s.Target != nil {
+		abandoned = s.Target.Collection
+	}
 	// The build outlives the request that started it, but not the process.
 	jobID, base := newJobID(), c.base
 	c.fitting = jobID
-	c.builds.Go(func() { c.build(base, jobID, total(stats)) })
+	c.builds.Go(func() { c.build(base, jobID, total(stats), abandoned) })
 	return jobID, total(stats), nil
 }
 
 // build fits the model, creates the target collection and queues every
-// item into it.
-func (c *Coordinator) build(ctx context.Context, jobID string, items int) {
+// item into it. abandoned, if not empty, is the collection of a blocked
+// target this one replaces.
+func (c *Coordinator) build(ctx context.Context, jobID string, items int, abandoned string) {
 	defer func() {
 		c.mu.Lock()
 		c.fitting = ""
@@ -127,7 +154,7 @@ func (c *Coordinator) build(ctx context.Context, jobID string, items int) {
 		return
 	}
 	err = c.reg.Update(ctx, func(s *mediarec.EmbeddingState) error {
-		s.Target, s.JobID = &gen, jobID
+		s.Target, s.JobID, s.Total, s.Blocked = &gen, jobID, 0, ""
 		if !c.reg.Remote() {
 			s.FittedOn = items
 		}
@@ -136,6 +163,14 @@ func (c *Coordinator) build(ctx context.Context, jobID string, items int) {
 	if err != nil {
 		c.log.Error("re-embedding failed", "job_id", jobID, "error", err)
 		return
+	}
+	if abandoned != "" {
+		c.mu.Lock()
+		delete(c.failed, abandoned)
+		c.mu.Unlock()
+		if err := c.vectors.DeleteCollection(ctx, abandoned); err != nil && mediarec.ErrorCode(err) != mediarec.ENOTFOUND {
+			c.log.Warn("could not delete the collection of a blocked re-embedding", "collection", abandoned, "error", err)
+		}
 	}
 	if err := c.enqueue(ctx, gen); err != nil {
 		c.log.Error("re-embedding failed", "job_id", jobID, "error", err)
@@ -185,7 +220,7 @@ func (c *Coordinator) newGeneration(ctx context.Context, jobID string, items int
 		}
 		e = lsa
 	}
-	gen := mediarec.Generation{Model: e.Model(), Dimensions: e.Dimensions(), Collection: CollectionFor(e.Model()) + "_" + jobID}
+	gen := NewGeneration(e, CollectionFor(e.Model())+"_"+jobID)
 	if err := c.vectors.CreateCollection(ctx, gen.Collection, gen.Dimensions); err != nil {
 		return mediarec.Generation{}, fmt.Errorf("create %s: %w", gen.Collection, err)
 	}
@@ -212,14 +247,23 @@ func (c *Coordinator) sampleTexts(ctx context.Context, items int) ([]string, err
 }
 
 // Observe takes note of an embedding result, so that items that failed in
-// the target do not hold up the switch.
+// the target do not hold up the switch (unless too many did), and an item
+// embedded there after all no longer counts as failed. A result delivered
+// twice counts once.
 func (c *Coordinator) Observe(r mediarec.EmbedResult) {
-	if r.Status != mediarec.EmbeddingFailed {
-		return
-	}
 	c.mu.Lock()
-	c.failed[r.Collection]++
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	switch r.Status {
+	case mediarec.EmbeddingFailed:
+		f := c.failed[r.Collection]
+		if f == nil {
+			f = map[int64]struct{}{}
+			c.failed[r.Collection] = f
+		}
+		f[r.ItemID] = struct{}{}
+	case mediarec.EmbeddingDone:
+		delete(c.failed[r.Collection], r.ItemID)
+	}
 }
 
 // Run checks every interval whether the target is complete (then switches)
@@ -311,17 +355,30 @@ func (c *Coordinator) switchIfComplete(ctx context.Context, s mediarec.Embedding
 		return fmt.Errorf("target collection: %w", err)
 	}
 	c.mu.Lock()
-	failed := c.failed[s.Target.Collection]
+	failed := len(c.failed[s.Target.Collection])
 	c.mu.Unlock()
 	if info.Points+failed < items {
 		return nil
 	}
 	target := *s.Target
+	if blocked := c.blockedReason(target.Model, info.Points, failed, items); blocked != "" {
+		if blocked == s.Blocked {
+			return nil
+		}
+		c.log.Warn("re-embedding complete but not switched to: too many items failed", "model", target.Model, "collection", target.Collection,
+			"vectors", info.Points, "failed", failed, "items", items, "max_failed_share", c.MaxFailedShare)
+		return c.reg.Update(ctx, func(s *mediarec.EmbeddingState) error {
+			if s.Target != nil && s.Target.Collection == target.Collection {
+				s.Blocked = blocked
+			}
+			return nil
+		})
+	}
 	err = c.reg.Update(ctx, func(s *mediarec.EmbeddingState) error {
 		if s.Target == nil || s.Target.Collection != target.Collection {
 			return nil // another replica switched first
 		}
-		s.Retired, s.RetiredAt, s.Live, s.Target, s.JobID, s.Total = s.Live.Collection, time.Now(), target, nil, "", 0
+		s.Retired, s.RetiredAt, s.Live, s.Target, s.JobID, s.Total, s.Blocked = s.Live.Collection, time.Now(), target, nil, "", 0, ""
 		return nil
 	})
 	if err != nil {
@@ -330,8 +387,43 @@ func (c *Coordinator) switchIfComplete(ctx context.Context, s mediarec.Embedding
 	if err := c.vectors.SetAlias(ctx, LiveAlias, target.Collection); err != nil {
 		return fmt.Errorf("point %s at %s: %w", LiveAlias, target.Collection, err)
 	}
+	c.mu.Lock()
+	delete(c.failed, target.Collection)
+	c.mu.Unlock()
 	c.log.Info("re-embedding complete: switched the live generation", "model", target.Model, "collection", target.Collection, "vectors", info.Points, "failed", failed)
 	return nil
+}
+
+// blockedReason tells why a complete target of model, with points vectors
+// and failed items of a catalog of items, must not be switched to, or ""
+// when it may be: a target without vectors never is, and one with more
+// failed items than MaxFailedShare allows waits. The failures are items'
+// own (an endpoint failure fails none: the workers wait it out), so it
+// takes a fix (of the items, or a setting) and a new re-embedding.
+func (c *Coordinator) blockedReason(model string, points, failed, items int) string {
+	if points > 0 && float64(failed) <= c.MaxFailedShare*float64(items) {
+		return ""
+	}
+	share := 100.0
+	if items > 0 {
+		share = 100 * float64(failed) / float64(items)
+	}
+	return fmt.Sprintf("%s of %s items (%.1f%%) failed to embed in %s; the switch waits until at most %s fail: "+
+		"fix the cause (see the items' embedding errors), then start a new re-embedding (POST /v1/admin/reembed), which replaces this one.",
+		thousands(failed), thousands(items), share, model, strconv.FormatFloat(100*max(c.MaxFailedShare, 0), 'f', -1, 64)+"%")
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // dropRetired deletes a retired collection and forgets it.

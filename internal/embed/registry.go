@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +73,7 @@ func (r *Registry) Init(ctx context.Context, vectors CollectionStore, fitFollows
 			create = vectors.CreateScanCollection
 		}
 	}
-	gen := mediarec.Generation{Model: e.Model(), Dimensions: e.Dimensions(), Collection: CollectionFor(e.Model())}
+	gen := NewGeneration(e, CollectionFor(e.Model()))
 	if err := create(ctx, gen.Collection, gen.Dimensions); err != nil && mediarec.ErrorCode(err) != mediarec.ECONFLICT {
 		return fmt.Errorf("create %s: %w", gen.Collection, err)
 	}
@@ -147,11 +148,131 @@ func (r *Registry) Live(ctx context.Context) (Embedder, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	e, err := r.Embedder(ctx, s.Live.Model)
+	e, err := r.embedderOf(ctx, s.Live)
 	if err != nil {
 		return nil, "", err
 	}
 	return e, s.Live.Collection, nil
+}
+
+// identified is an embedder whose vectors are known by more than the
+// model's name (OpenAI).
+type identified interface {
+	Endpoint() string
+	Fingerprint() string
+}
+
+// siblings is an embedder that reaches other models at its endpoint
+// (OpenAI): the live generation's, while the configured model is a new
+// one being re-embedded into.
+type siblings interface {
+	Sibling(model string, dims int) (Embedder, error)
+}
+
+// NewGeneration is the generation of e's vectors in collection, with the
+// identity of a remote model.
+func NewGeneration(e Embedder, collection string) mediarec.Generation {
+	g := mediarec.Generation{Model: e.Model(), Dimensions: e.Dimensions(), Collection: collection}
+	if id, ok := e.(identified); ok {
+		g.Endpoint, g.Fingerprint = id.Endpoint(), id.Fingerprint()
+	}
+	return g
+}
+
+// EmbedderFor returns the embedder of the jobs whose vectors go to
+// collection with model: the embedder of that generation when the state
+// names it, else of the model.
+func (r *Registry) EmbedderFor(ctx context.Context, model, collection string) (Embedder, error) {
+	s, err := r.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range []*mediarec.Generation{&s.Live, s.Target} {
+		if g != nil && g.Collection == collection && g.Model == model {
+			return r.embedderOf(ctx, *g)
+		}
+	}
+	return r.Embedder(ctx, model)
+}
+
+// fingerprintMatch is the least cosine similarity of two fingerprints of
+// one model: the same text embedded twice differs by rounding only, two
+// models' vectors are unrelated.
+const fingerprintMatch = 0.99
+
+// serves tells whether e gives the vectors of generation g: the same
+// model name and length and, where g recorded them, the same endpoint and
+// fingerprint. A generation from before they were recorded goes by name
+// and length.
+func serves(e Embedder, g mediarec.Generation) bool {
+	if e.Model() != g.Model || e.Dimensions() != g.Dimensions {
+		return false
+	}
+	id, ok := e.(identified)
+	if !ok {
+		return g.Endpoint == "" && g.Fingerprint == ""
+	}
+	if g.Endpoint != "" && g.Endpoint != id.Endpoint() {
+		return false
+	}
+	if g.Fingerprint == "" {
+		return true
+	}
+	a, b := fingerprintVector(id.Fingerprint()), fingerprintVector(g.Fingerprint)
+	n := min(len(a), len(b))
+	return n > 0 && similarity(a[:n], b[:n]) >= fingerprintMatch
+}
+
+// similarity is the cosine similarity of two fingerprints.
+func similarity(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+// embedderOf returns the embedder of generation g. A local model is known
+// by its name. A remote one is the configured endpoint when that serves
+// it; otherwise the same endpoint asked for g's model and length (the live
+// generation's, while a re-embedding fills the configured model's), if
+// what it answers is g's model. Queries and writes never go to a
+// generation with another model's vectors: that is an EndpointError, which
+// workers wait out and searches report.
+func (r *Registry) embedderOf(ctx context.Context, g mediarec.Generation) (Embedder, error) {
+	if r.remote == nil || strings.HasPrefix(g.Model, "hashing-") || strings.HasPrefix(g.Model, "lsa-") {
+		return r.Embedder(ctx, g.Model)
+	}
+	if serves(r.remote, g) {
+		return r.remote, nil
+	}
+	key := "generation " + g.Collection
+	r.mu.Lock()
+	e, ok := r.models[key]
+	r.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	sib, ok := r.remote.(siblings)
+	if !ok {
+		return nil, endpointDown("is configured for %s (%d values), not for %s (%d values) that collection %s holds", r.remote.Model(), r.remote.Dimensions(), g.Model, g.Dimensions, g.Collection)
+	}
+	e, err := sib.Sibling(g.Model, g.Dimensions)
+	if err != nil {
+		return nil, fmt.Errorf("embedder for %s of collection %s: %w", g.Model, g.Collection, err)
+	}
+	if !serves(e, g) {
+		return nil, endpointDown("serves other vectors under %s than collection %s holds (another model behind the name, or another endpoint): re-embed the catalog", g.Model, g.Collection)
+	}
+	r.mu.Lock()
+	r.models[key] = e
+	r.mu.Unlock()
+	return e, nil
 }
 
 // Embedder returns the embedder of a model named in the state.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -24,9 +26,11 @@ type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 }
 
-// Models gives the embedder of a model a job names.
+// Models gives the embedder of the generation a job names by its model and
+// collection (Registry.EmbedderFor): an EndpointError when no embedder at
+// hand gives that generation's vectors, so none is written.
 type Models interface {
-	Embedder(ctx context.Context, model string) (Embedder, error)
+	EmbedderFor(ctx context.Context, model, collection string) (Embedder, error)
 }
 
 // JobCounter counts settled jobs by result (internal/metrics.Jobs).
@@ -51,6 +55,14 @@ type Worker struct {
 	counter  JobCounter
 	log      *slog.Logger
 	attempts int // deliveries before a job is reported failed
+
+	// ProbeBackoff is how long a paused worker waits before its attempt-th
+	// probe of the endpoint (0 first); nil waits 1 s, doubling to 30 s.
+	ProbeBackoff func(attempt int) time.Duration
+
+	mu     sync.Mutex
+	paused int    // groups waiting for their endpoint
+	reason string // why the last pause began
 }
 
 // NewWorker returns a worker; a job failing attempts deliveries is
@@ -130,9 +142,22 @@ func (w *Worker) Handle(ctx context.Context, jobs []mediarec.EmbedJob, delivered
 // embedGroup embeds and writes the jobs idx of one collection and settles
 // each. When the embedder refuses the batch as invalid (one text too long
 // for the model, say), it retries the jobs one by one, so only the
-// offending item fails.
+// offending item fails. When the endpoint as a whole fails (a wrong key, a
+// billing stop, an outage), no item is at fault: it holds the jobs, which
+// the bus keeps in progress, until the endpoint answers again, then embeds
+// them again; if ctx ends first, they are handed back for redelivery,
+// never failed.
 func (w *Worker) embedGroup(b *batch, g generation, idx []int) {
 	err := w.embedAndWrite(b.jobCtx(idx[0]), g, b.jobs, idx)
+	for IsEndpointDown(err) {
+		if !w.awaitEndpoint(b.ctx, g, len(idx), err) {
+			for _, i := range idx {
+				b.results[i], b.errs[i] = JobRetried, fmt.Errorf("held while the embedding endpoint was down: %w", err)
+			}
+			return
+		}
+		err = w.embedAndWrite(b.jobCtx(idx[0]), g, b.jobs, idx)
+	}
 	if err != nil && len(idx) > 1 && mediarec.ErrorCode(err) == mediarec.EINVALID {
 		for _, i := range idx {
 			w.embedGroup(b, g, []int{i})
@@ -145,6 +170,94 @@ func (w *Worker) embedGroup(b *batch, g generation, idx []int) {
 		} else {
 			b.results[i], b.errs[i] = JobDone, w.report(b.jobCtx(i), b.jobs[i], mediarec.EmbeddingDone, "")
 		}
+	}
+}
+
+// awaitEndpoint pauses the worker until the embedder of g answers a probe
+// again, and reports whether it did before ctx ended. cause is the
+// endpoint's failure; jobs counts the jobs held meanwhile.
+//
+// While it waits, the batch's handler does not return, so this worker
+// takes no more jobs, and the bus keeps the held ones in progress: they
+// spend no delivery, however long the endpoint is down. Every worker that
+// meets the failure pauses the same way. If ctx ends (a shutdown), the
+// jobs are handed back and their next delivery is counted; a job thus
+// reaches its last attempt only after as many shutdowns, and even then an
+// endpoint failure never reports it failed.
+func (w *Worker) awaitEndpoint(ctx context.Context, g generation, jobs int, cause error) bool {
+	reason := mediarec.ErrorMessage(cause)
+	w.mu.Lock()
+	w.paused++
+	w.reason = reason
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.paused--
+		w.mu.Unlock()
+	}()
+	start := time.Now()
+	w.log.WarnContext(ctx, "embedding endpoint down: holding jobs until it answers again", "model", g.model,
+		"collection", g.collection, "jobs", jobs, "reason", reason, "error", cause)
+	for attempt := 0; ; attempt++ {
+		if !pauseFor(ctx, w.probeBackoff(attempt)) {
+			w.log.WarnContext(ctx, "embedding endpoint still down at shutdown: jobs handed back", "model", g.model, "jobs", jobs, "paused_for", time.Since(start))
+			return false
+		}
+		err := w.probe(ctx, g)
+		if ctx.Err() != nil {
+			continue // reported at the top
+		}
+		if !IsEndpointDown(err) {
+			// Answered: whatever the held items do now, they do as items.
+			w.log.InfoContext(ctx, "embedding endpoint answers again: resuming", "model", g.model, "jobs", jobs, "paused_for", time.Since(start), "probes", attempt+1)
+			return true
+		}
+	}
+}
+
+// probe asks the embedder of g for one short text's vector.
+func (w *Worker) probe(ctx context.Context, g generation) error {
+	e, err := w.models.EmbedderFor(ctx, g.model, g.collection)
+	if err != nil {
+		return &EndpointError{Err: err} // no embedder yet: still waiting
+	}
+	_, err = e.Embed(ctx, []string{"probe"})
+	return err
+}
+
+func (w *Worker) probeBackoff(attempt int) time.Duration {
+	if w.ProbeBackoff != nil {
+		return w.ProbeBackoff(attempt)
+	}
+	return min(time.Second<<min(attempt, 5), 30*time.Second)
+}
+
+// Paused tells whether the worker is waiting for an embedding endpoint to
+// answer again, and why it began to (the endpoint's user-safe message).
+func (w *Worker) Paused() (bool, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.paused == 0 {
+		return false, ""
+	}
+	return true, w.reason
+}
+
+// pauseFor waits d and reports whether ctx is still live.
+func pauseFor(ctx context.Context, d time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -194,13 +307,13 @@ func (w *Worker) logBatch(b *batch) {
 const maxLoggedIDs = 20
 
 func (w *Worker) embedAndWrite(ctx context.Context, g generation, jobs []mediarec.EmbedJob, idx []int) error {
-	e, err := w.models.Embedder(ctx, g.model)
+	e, err := w.models.EmbedderFor(ctx, g.model, g.collection)
 	if err != nil {
 		return err
 	}
 	texts := make([]string, len(idx))
 	for k, i := range idx {
-		texts[k] = ItemText(jobs[i].Item)
+		texts[k] = TextFor(e, jobs[i].Item)
 	}
 	vecs, err := e.Embed(ctx, texts)
 	if err != nil {
@@ -220,10 +333,12 @@ func (w *Worker) embedAndWrite(ctx context.Context, g generation, jobs []mediare
 }
 
 // retryOrFail asks for another delivery, unless this was the last one: then
-// the item is reported failed with the reason, and the job is settled. It
+// the item is reported failed with the reason, and the job is settled. An
+// endpoint failure is always handed back. It
 // returns the job's result and error.
 func (w *Worker) retryOrFail(ctx context.Context, j mediarec.EmbedJob, delivered int, err error) (string, error) {
-	if delivered < w.attempts && mediarec.ErrorCode(err) != mediarec.EINVALID {
+	// An endpoint failure is no item's: never a reason to fail one.
+	if IsEndpointDown(err) || delivered < w.attempts && mediarec.ErrorCode(err) != mediarec.EINVALID {
 		w.log.WarnContext(ctx, "embed job failed; will retry", "item_id", j.ItemID, "attempt", delivered, "error", err)
 		return JobRetried, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/trace"
@@ -83,7 +84,7 @@ func job(id int64, title string) mediarec.EmbedJob {
 // fakeModels knows one model.
 type fakeModels struct{ e *fakeEmbedder }
 
-func (f fakeModels) Embedder(_ context.Context, model string) (embed.Embedder, error) {
+func (f fakeModels) EmbedderFor(_ context.Context, model, _ string) (embed.Embedder, error) {
 	if model != "fake" {
 		return nil, mediarec.Errorf(mediarec.EUNAVAILABLE, "no model %q", model)
 	}
@@ -252,4 +253,147 @@ func isEmpty(v any) bool {
 		return len(m) == 0
 	}
 	return false
+}
+
+// flakyEmbedder fails its first down calls as an endpoint failure (every
+// call, when down is negative), then embeds, refusing texts containing
+// "too long" as invalid.
+type flakyEmbedder struct {
+	mu    sync.Mutex
+	down  int
+	calls int
+}
+
+func (f *flakyEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	f.mu.Lock()
+	f.calls++
+	down := f.down < 0 || f.calls <= f.down
+	f.mu.Unlock()
+	if down {
+		return nil, &embed.EndpointError{Err: mediarec.Errorf(mediarec.EUNAVAILABLE, "The embedding endpoint refused the API key (401).")}
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		if strings.Contains(t, "too long") {
+			return nil, mediarec.Errorf(mediarec.EINVALID, "input too long")
+		}
+		out[i] = []float32{1, 0}
+	}
+	return out, nil
+}
+func (f *flakyEmbedder) Model() string   { return "fake" }
+func (f *flakyEmbedder) Dimensions() int { return 2 }
+
+type flakyModels struct{ e *flakyEmbedder }
+
+func (f flakyModels) EmbedderFor(context.Context, string, string) (embed.Embedder, error) {
+	return f.e, nil
+}
+
+// TestWorkerPausesWhileEndpointDown: an endpoint failure fails no item,
+// whatever the delivery: the worker holds the batch, probes the endpoint
+// until it answers, then embeds the batch, whose items succeed or fail
+// each on its own. A shutdown during the pause hands the jobs back.
+func TestWorkerPausesWhileEndpointDown(t *testing.T) {
+	const attempts = 5
+	tests := []struct {
+		name        string
+		down        int // failing calls, -1: all
+		cancelAt    int // probe attempt at which the shutdown comes; 0: none
+		jobs        []mediarec.EmbedJob
+		wantErrs    []string
+		wantStatus  map[int64]mediarec.EmbeddingStatus
+		wantVectors map[string][]int64
+		wantCounted map[string]int
+		wantCalls   int // embedding calls, probes included
+	}{
+		{
+			name:        "every item refused on its last delivery, then the endpoint recovers",
+			down:        3, // the batch, then two probes
+			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "Aliens"), job(3, "Heat")},
+			wantErrs:    []string{"", "", ""},
+			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingDone, 3: mediarec.EmbeddingDone},
+			wantVectors: map[string][]int64{"items": {1, 2, 3}},
+			wantCounted: map[string]int{embed.JobDone: 3},
+			wantCalls:   5, // the batch, three probes, the batch again
+		},
+		{
+			name:        "after the pause, an invalid item fails alone",
+			down:        1,
+			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "too long"), job(3, "Heat")},
+			wantErrs:    []string{"", "", ""},
+			wantStatus:  map[int64]mediarec.EmbeddingStatus{1: mediarec.EmbeddingDone, 2: mediarec.EmbeddingFailed, 3: mediarec.EmbeddingDone},
+			wantVectors: map[string][]int64{"items": {1, 3}},
+			wantCounted: map[string]int{embed.JobDone: 2, embed.JobFailed: 1},
+			wantCalls:   6, // the batch, a probe, the batch, each of three
+		},
+		{
+			name:        "shutdown during the pause hands the jobs back",
+			down:        -1,
+			cancelAt:    3,
+			jobs:        []mediarec.EmbedJob{job(1, "Alien"), job(2, "Aliens")},
+			wantErrs:    []string{mediarec.EUNAVAILABLE, mediarec.EUNAVAILABLE},
+			wantCounted: map[string]int{embed.JobRetried: 2},
+			wantCalls:   4, // the batch, probes 0 to 2
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vectors := &fakeVectors{upserted: map[string][]int64{}}
+			bus := &fakeBus{results: map[int64]mediarec.EmbedResult{}}
+			counted := jobCounter{}
+			var logs bytes.Buffer
+			e := &flakyEmbedder{down: tt.down}
+			w := embed.NewWorker(flakyModels{e}, vectors, bus, attempts, counted, slog.New(slog.NewJSONHandler(&logs, nil)))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var pausedSeen []string
+			w.ProbeBackoff = func(attempt int) time.Duration {
+				if paused, reason := w.Paused(); paused {
+					pausedSeen = append(pausedSeen, reason)
+				}
+				if attempt == tt.cancelAt && tt.cancelAt > 0 {
+					cancel()
+				}
+				return 0
+			}
+			delivered := make([]int, len(tt.jobs))
+			for i := range delivered {
+				delivered[i] = attempts // the last: it must still not fail
+			}
+			errs := w.Handle(ctx, tt.jobs, delivered, nil)
+			var codes []string
+			for _, err := range errs {
+				codes = append(codes, mediarec.ErrorCode(err))
+			}
+			if diff := cmp.Diff(tt.wantErrs, codes); diff != "" {
+				t.Fatalf("errors (-want +got):\n%s", diff)
+			}
+			status := map[int64]mediarec.EmbeddingStatus{}
+			for id, r := range bus.results {
+				status[id] = r.Status
+			}
+			if diff := cmp.Diff(tt.wantStatus, status, cmpEmpty); diff != "" {
+				t.Fatalf("results (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantVectors, vectors.upserted, cmpEmpty); diff != "" {
+				t.Fatalf("vectors (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantCounted, map[string]int(counted)); diff != "" {
+				t.Fatalf("counted (-want +got):\n%s", diff)
+			}
+			if e.calls != tt.wantCalls {
+				t.Fatalf("%d embedding calls, want %d", e.calls, tt.wantCalls)
+			}
+			if len(pausedSeen) == 0 || pausedSeen[0] != "The embedding endpoint refused the API key (401)." {
+				t.Fatalf("paused while probing: %q, want the endpoint's reason", pausedSeen)
+			}
+			if paused, _ := w.Paused(); paused {
+				t.Fatal("still paused after Handle returned")
+			}
+			if n := strings.Count(logs.String(), `"msg":"embedding endpoint down`); n != 1 {
+				t.Fatalf("the pause was logged %d times, want once:\n%s", n, logs.String())
+			}
+		})
+	}
 }

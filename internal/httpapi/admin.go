@@ -24,6 +24,13 @@ type Reembedder interface {
 
 // RegisterAdminRoutes mounts the operator's views and controls of the
 // embedding. re is nil in a process that cannot re-embed.
+//
+// GET /v1/admin/embedding answers {pending, done, failed, by_type} and,
+// with re, {model, dimensions, collection} of the live generation and,
+// while a re-embedding is under way, reembed: embed.Progress ({live,
+// target, job_id, fitting, total, done, failed, blocked}); blocked, when
+// set, says why a complete re-embedding is not switched to (too many of
+// its items failed) and what to do.
 func RegisterAdminRoutes(r fiber.Router, stats EmbeddingStats, re Reembedder, admin fiber.Handler) {
 	r.Get("/v1/admin/embedding", admin, func(c *fiber.Ctx) error {
 		counts, err := stats.EmbeddingCounts(c.UserContext())

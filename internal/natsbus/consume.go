@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -46,7 +47,12 @@ type ConsumerConfig struct {
 
 // Consume fetches batches and hands them to h until ctx ends. A process
 // that dies holding a batch loses nothing: its messages are delivered again
-// once AckWait passes.
+// once AckWait passes. While h runs, Consume tells the server every
+// AckWait/3 that each message of the batch is still being worked on, so a
+// slow batch (a long request, an embedding endpoint that is down and
+// waited for) is neither handed to another process meanwhile nor charged
+// another delivery; and it takes no message beyond the batch, since one
+// taken but not handled would run out its AckWait unnoticed.
 func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) error {
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.pre+cfg.Stream, jetstream.ConsumerConfig{
 		Durable: cfg.Durable, AckPolicy: jetstream.AckExplicitPolicy,
@@ -56,13 +62,12 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) e
 	if err != nil {
 		return fmt.Errorf("consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * cfg.Batch))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	ackWait := cfg.AckWait
+	if ackWait <= 0 {
+		ackWait = defaultAckWait
 	}
-	defer it.Stop()
 	for ctx.Err() == nil {
-		taken := b.nextBatch(ctx, it, cfg.Batch)
+		taken := b.nextBatch(ctx, cons, max(cfg.Batch, 1))
 		if len(taken) == 0 {
 			continue
 		}
@@ -75,7 +80,9 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) e
 				semconv.MessagingConsumerGroupName(cfg.Durable), attribute.Int("messaging.nats.message.delivery_count", n))
 			msgs[i] = Message{Data: m.Data(), Delivered: n, Ctx: mctx}
 		}
+		stop := b.keepInProgress(cfg.Durable, taken, ackWait/3)
 		errs := h(ctx, msgs)
+		stop()
 		for i, m := range taken {
 			if errs[i] != nil {
 				spans[i].SetStatus(codes.Error, errs[i].Error())
@@ -89,27 +96,73 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h BatchHandler) e
 	return nil
 }
 
+// defaultAckWait is the server's ack wait when a consumer sets none.
+const defaultAckWait = 30 * time.Second
+
+// keepInProgress tells the server every interval that the taken messages
+// are still being worked on, until the returned stop is called; stop
+// returns once the last of these has been sent, so none follows an ack.
+func (b *Bus) keepInProgress(durable string, taken []jetstream.Msg, every time.Duration) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			for _, m := range taken {
+				// A lost one is made up by the next tick; a message whose
+				// ack wait ran out meanwhile is delivered again, as without.
+				if err := m.InProgress(); err != nil {
+					b.log.Warn("in-progress ack failed", "consumer", durable, "error", err)
+					break
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
 // batchGather is how long a batch waits for more messages once it has one:
 // long enough to fill batches under load, short enough to go unnoticed.
 const batchGather = 5 * time.Millisecond
 
+// fetchWait is how long one request for the first message of a batch
+// waits at the server before it is renewed.
+const fetchWait = 30 * time.Second
+
 // nextBatch waits for one message, then takes whatever else arrives within
 // batchGather, up to n. Handling starts at once, well within the ack wait.
-func (b *Bus) nextBatch(ctx context.Context, it jetstream.MessagesContext, n int) []jetstream.Msg {
-	first, err := it.Next(jetstream.NextContext(ctx))
+// Each message is asked for by a request of its own (no prefetching
+// iterator): a message the process holds is one it handles, and so one
+// it keeps in progress.
+func (b *Bus) nextBatch(ctx context.Context, cons jetstream.Consumer, n int) []jetstream.Msg {
+	wait, cancel := context.WithTimeout(ctx, fetchWait)
+	first, err := cons.Next(jetstream.FetchContext(wait))
+	cancel()
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			b.log.Warn("receive failed", "error", err)
 			sleep(ctx, time.Second)
 		}
 		return nil
 	}
 	taken := []jetstream.Msg{first}
-	for len(taken) < n {
-		m, err := it.Next(jetstream.NextMaxWait(batchGather))
-		if err != nil {
-			break
-		}
+	if n == 1 {
+		return taken
+	}
+	more, err := cons.Fetch(n-1, jetstream.FetchMaxWait(batchGather))
+	if err != nil {
+		return taken
+	}
+	for m := range more.Messages() {
 		taken = append(taken, m)
 	}
 	return taken

@@ -184,8 +184,10 @@ func (b *Bus) DeleteStreams(ctx context.Context) error {
 	for name := range streams {
 		errs = append(errs, b.js.DeleteStream(ctx, b.pre+name))
 	}
-	if err := b.js.DeleteKeyValue(ctx, b.pre+stateBucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		errs = append(errs, err)
+	for _, bucket := range []string{stateBucket, rateBucket} {
+		if err := b.js.DeleteKeyValue(ctx, b.pre+bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			errs = append(errs, err)
+		}
 	}
 	if err := b.js.DeleteObjectStore(ctx, b.pre+modelsBucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		errs = append(errs, err)

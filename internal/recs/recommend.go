@@ -514,7 +514,7 @@ func (t *tagVectors) get(ctx context.Context, e embed.Embedder, tags []string) (
 	for j, i := range missing {
 		texts[j] = tags[i]
 	}
-	vecs, err := e.Embed(ctx, texts)
+	vecs, err := e.Embed(embed.AsQuery(ctx), texts)
 	if err != nil {
 		return nil, 0, fmt.Errorf("embed preference tags: %w", err)
 	}

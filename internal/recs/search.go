@@ -137,13 +137,18 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	}
 	var lists [][]int64
 	if text != "" {
-		vecs, err := e.Embed(ctx, []string{text})
-		if err != nil {
+		var byVector []int64
+		vecs, err := e.Embed(embed.AsQuery(ctx), []string{text})
+		switch {
+		case mediarec.ErrorCode(err) == mediarec.EUNAVAILABLE:
+			// The embedding endpoint is down: the words alone still
+			// find what the query names.
+		case err != nil:
 			return nil, fmt.Errorf("embed query: %w", err)
-		}
-		byVector, err := s.nearestIDs(ctx, coll, vecs[0], k, f, exclude)
-		if err != nil {
-			return nil, err
+		default:
+			if byVector, err = s.nearestIDs(ctx, coll, vecs[0], k, f, exclude); err != nil {
+				return nil, err
+			}
 		}
 		var byWords []int64
 		for _, h := range s.keywords.SearchFilter(text, k+1, f) {
@@ -286,19 +291,22 @@ func (s *Service) titleNeighbours(ctx context.Context, e embed.Embedder, coll st
 }
 
 // aboutVector embeds what an item is about (aboutText), or returns its
-// stored vector when it has nothing to say beyond its title; nil when it
-// is not embedded yet. The stored vector also holds the title, type and
+// stored vector when it has nothing to say beyond its title or the
+// embedding endpoint is down; nil when it is not embedded yet. The stored vector also holds the title, type and
 // year, which pull towards namesakes ("The Hunger Games" → "The Game")
 // and items of the same year: on the judged queries, neighbours of the
 // embedded about-text raise the precision@10 of the title class from
 // 0.76 to 0.82.
 func (s *Service) aboutVector(ctx context.Context, e embed.Embedder, coll string, it *mediarec.Item) ([]float32, error) {
 	if text := aboutText(it); text != "" {
-		vecs, err := e.Embed(ctx, []string{text})
-		if err != nil {
+		vecs, err := e.Embed(embed.AsQuery(ctx), []string{text})
+		switch {
+		case err == nil:
+			return vecs[0], nil
+		case mediarec.ErrorCode(err) != mediarec.EUNAVAILABLE:
 			return nil, fmt.Errorf("embed item %d: %w", it.ID, err)
 		}
-		return vecs[0], nil
+		// The embedding endpoint is down: the stored vector will do.
 	}
 	pts, err := s.vectors.Get(ctx, coll, []int64{it.ID})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"mediarec"
+	"mediarec/internal/embed"
 	"mediarec/internal/recs"
 )
 
@@ -229,5 +230,33 @@ func TestSearchIgnore(t *testing.T) {
 	_, err := svc.Search(ctx, recs.SearchQuery{Text: "films", Limit: 10, Ignore: []string{"everything"}})
 	if mediarec.ErrorCode(err) != mediarec.EINVALID {
 		t.Errorf("ignore=everything: %v, want EINVALID", err)
+	}
+}
+
+// downEmbedder is the live model with its endpoint down.
+type downEmbedder struct{ embed.Embedder }
+
+func (downEmbedder) Embed(context.Context, []string) ([][]float32, error) {
+	return nil, &embed.EndpointError{Err: mediarec.Errorf(mediarec.EUNAVAILABLE, "The embedding endpoint is unavailable.")}
+}
+
+// downLive serves the demo with its query embedder down.
+type downLive struct{ *demoWorld }
+
+func (l downLive) Live(ctx context.Context) (embed.Embedder, string, error) {
+	e, coll, err := l.demoWorld.Live(ctx)
+	return downEmbedder{e}, coll, err
+}
+
+// While the embedding endpoint is down, a search answers by its words.
+func TestSearchByWordsWhileTheEmbedderIsDown(t *testing.T) {
+	_, w := demoSearch(t)
+	svc := recs.New(downLive{w}, w.vectors, w, w.keywords)
+	res, err := svc.Search(context.Background(), recs.SearchQuery{Text: "interstellar", Limit: 5})
+	if err != nil {
+		t.Fatalf("search with the embedder down: %v", err)
+	}
+	if len(res.Items) == 0 || res.Items[0].Item.ID != w.id(t, "movie:Interstellar") {
+		t.Fatalf("results %v, want Interstellar first", foundTitles(res.Items))
 	}
 }
