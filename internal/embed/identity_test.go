@@ -284,3 +284,33 @@ func TestTextForShortensTheDescriptionFirst(t *testing.T) {
 		t.Errorf("an embedder without a limit gets ItemText")
 	}
 }
+
+// A request's texts stay under OpenAI's 300,000 tokens however many fit
+// the batch size: the batches are cut by their estimated tokens.
+func TestOpenAIBatchesByTokens(t *testing.T) {
+	f := newOpenAIFake(t, personaOptions{})
+	o := mustNewOpenAI(t, OpenAIConfig{BaseURL: f.URL + "/v1", APIKey: "sk-test", Model: "text-embedding-3-small", Dimensions: 64})
+	texts := make([]string, 48)
+	for i := range texts {
+		// CJK: a token a character, for the fake as for OpenAI's tokenizers.
+		texts[i] = fmt.Sprintf("%d ", i) + strings.Repeat("遠い星で家からの便りを待つ乗組員", 440)
+	}
+	if _, err := o.Embed(context.Background(), texts); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.seen()[1:] // after the probe
+	total := 0
+	for _, r := range reqs {
+		if r.Status != http.StatusOK {
+			t.Errorf("a request was refused: %d %s", r.Status, r.Error)
+		}
+		n := f.requestTokens(r.Inputs)
+		total += n
+		if n > 300_000 {
+			t.Errorf("a request of %d tokens", n)
+		}
+	}
+	if len(reqs) < 2 || total <= 300_000 {
+		t.Fatalf("%d requests of %d tokens in all: the test needs more than one request's worth", len(reqs), total)
+	}
+}
