@@ -18,7 +18,7 @@ import (
 // collection "items", with remote as the configured embedder.
 func liveOn(t *testing.T, e, remote Embedder) *Registry {
 	t.Helper()
-	store := &stateMemory{}
+	store := &MemStates{}
 	reg := NewRegistry(store, remote)
 	err := reg.Update(context.Background(), func(s *mediarec.EmbeddingState) error {
 		s.Live = NewGeneration(e, "items")
@@ -30,30 +30,31 @@ func liveOn(t *testing.T, e, remote Embedder) *Registry {
 	return reg
 }
 
-// stateMemory is a StateStore in memory.
-type stateMemory struct {
-	state mediarec.EmbeddingState
-	rev   uint64
+// MemStates is a StateStore in memory, for the tests of this package and
+// of embed_test.
+type MemStates struct {
+	State mediarec.EmbeddingState
+	Rev   uint64
 }
 
-func (m *stateMemory) LoadState(context.Context) (mediarec.EmbeddingState, uint64, error) {
-	if m.rev == 0 {
+func (m *MemStates) LoadState(context.Context) (mediarec.EmbeddingState, uint64, error) {
+	if m.Rev == 0 {
 		return mediarec.EmbeddingState{}, 0, mediarec.Errorf(mediarec.ENOTFOUND, "no state")
 	}
-	return m.state, m.rev, nil
+	return m.State, m.Rev, nil
 }
 
-func (m *stateMemory) SaveState(_ context.Context, s mediarec.EmbeddingState, rev uint64) (uint64, error) {
-	if rev != m.rev {
-		return 0, mediarec.Errorf(mediarec.ECONFLICT, "stale")
+func (m *MemStates) SaveState(_ context.Context, s mediarec.EmbeddingState, rev uint64) (uint64, error) {
+	if rev != m.Rev {
+		return 0, mediarec.Errorf(mediarec.ECONFLICT, "revision %d, stored %d", rev, m.Rev)
 	}
-	m.state, m.rev = s, m.rev+1
-	return m.rev, nil
+	m.State, m.Rev = s, m.Rev+1
+	return m.Rev, nil
 }
 
-func (m *stateMemory) PutModel(context.Context, string, []byte) error { return nil }
+func (m *MemStates) PutModel(context.Context, string, []byte) error { return nil }
 
-func (m *stateMemory) GetModel(context.Context, string) ([]byte, error) {
+func (m *MemStates) GetModel(context.Context, string) ([]byte, error) {
 	return nil, mediarec.Errorf(mediarec.ENOTFOUND, "no model")
 }
 

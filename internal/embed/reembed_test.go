@@ -46,7 +46,7 @@ func TestRetiredCollectionDroppedAfterGrace(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			live := mediarec.Generation{Model: "m", Dimensions: 8, Collection: "items_new"}
-			states := &memStates{state: mediarec.EmbeddingState{Live: live, Retired: "items_old", RetiredAt: time.Now().Add(-tt.retired)}, rev: 1}
+			states := &embed.MemStates{State: mediarec.EmbeddingState{Live: live, Retired: "items_old", RetiredAt: time.Now().Add(-tt.retired)}, Rev: 1}
 			reg := embed.NewRegistry(states, nil)
 			colls, cat := createdCollections{}, &steps{third: make(chan struct{})}
 			// Read only once Run has returned.
@@ -77,11 +77,11 @@ func TestRetiredCollectionDroppedAfterGrace(t *testing.T) {
 	}
 }
 
-// lockedStates is memStates behind a lock, for a coordinator running in
+// lockedStates is MemStates behind a lock, for a coordinator running in
 // the background while the test reads the state.
 type lockedStates struct {
 	mu sync.Mutex
-	m  memStates
+	m  embed.MemStates
 }
 
 func (l *lockedStates) LoadState(ctx context.Context) (mediarec.EmbeddingState, uint64, error) {
@@ -107,7 +107,7 @@ func (l *lockedStates) GetModel(ctx context.Context, name string) ([]byte, error
 func (l *lockedStates) state() mediarec.EmbeddingState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.m.state
+	return l.m.State
 }
 
 // pointStore is a CollectionStore whose collections hold given numbers of
@@ -239,7 +239,7 @@ func TestCoordinatorSwitchGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			target := targetGen
-			states := &lockedStates{m: memStates{state: mediarec.EmbeddingState{Live: liveGen, Target: &target, JobID: "j1", Total: tt.items}, rev: 1}}
+			states := &lockedStates{m: embed.MemStates{State: mediarec.EmbeddingState{Live: liveGen, Target: &target, JobID: "j1", Total: tt.items}, Rev: 1}}
 			store := &pointStore{points: map[string]int{target.Collection: tt.points}}
 			cat := &sizedCatalog{items: tt.items, second: make(chan struct{})}
 			coord := embed.NewCoordinator(embed.NewRegistry(states, nil), store, cat, 0, slog.New(slog.DiscardHandler))
@@ -297,7 +297,7 @@ func TestStartReplacesBlockedReembedding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			target := targetGen
 			const items = 100
-			states := &lockedStates{m: memStates{state: mediarec.EmbeddingState{Live: liveGen, Target: &target, JobID: "j1", Total: items, Blocked: tt.blocked}, rev: 1}}
+			states := &lockedStates{m: embed.MemStates{State: mediarec.EmbeddingState{Live: liveGen, Target: &target, JobID: "j1", Total: items, Blocked: tt.blocked}, Rev: 1}}
 			store := &pointStore{points: map[string]int{}}
 			cat := &sizedCatalog{items: items, second: make(chan struct{})}
 			remote := embed.NewHashing(8) // any embedder stands for a remote one

@@ -9,33 +9,6 @@ import (
 	"mediarec/internal/embed"
 )
 
-// memStates is a StateStore in memory.
-type memStates struct {
-	state mediarec.EmbeddingState
-	rev   uint64
-}
-
-func (m *memStates) LoadState(context.Context) (mediarec.EmbeddingState, uint64, error) {
-	if m.rev == 0 {
-		return mediarec.EmbeddingState{}, 0, mediarec.Errorf(mediarec.ENOTFOUND, "no state")
-	}
-	return m.state, m.rev, nil
-}
-
-func (m *memStates) SaveState(_ context.Context, s mediarec.EmbeddingState, rev uint64) (uint64, error) {
-	if rev != m.rev {
-		return 0, mediarec.Errorf(mediarec.ECONFLICT, "revision %d, stored %d", rev, m.rev)
-	}
-	m.state, m.rev = s, m.rev+1
-	return m.rev, nil
-}
-
-func (m *memStates) PutModel(context.Context, string, []byte) error { return nil }
-
-func (m *memStates) GetModel(context.Context, string) ([]byte, error) {
-	return nil, mediarec.Errorf(mediarec.ENOTFOUND, "no model")
-}
-
 // createdCollections records how each collection was made, and deletes.
 type createdCollections map[string]string
 
@@ -77,7 +50,7 @@ func TestInitScansOnlyWhatAFitReplaces(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := createdCollections{}
-			if err := embed.NewRegistry(&memStates{}, tt.remote).Init(context.Background(), got, tt.fitFollows); err != nil {
+			if err := embed.NewRegistry(&embed.MemStates{}, tt.remote).Init(context.Background(), got, tt.fitFollows); err != nil {
 				t.Fatal(err)
 			}
 			if !maps.Equal(got, tt.want) {
