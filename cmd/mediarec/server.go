@@ -206,6 +206,7 @@ func (m *Main) openServices(ctx context.Context, r roles, checks map[string]func
 	}
 	if r.worker {
 		w := embed.NewWorker(reg, vectors, bus, jobAttempts, m.metrics.Jobs(), m.Log)
+		m.metrics.WatchPause(w.Paused)
 		// A job gets jobAttempts deliveries. One held while the embedding
 		// endpoint is down spends none (the worker waits, the bus keeps it
 		// in progress), except that a shutdown meanwhile hands it back:

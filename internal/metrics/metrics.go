@@ -22,6 +22,7 @@ var (
 
 // Set holds the metric families.
 type Set struct {
+	reg             prometheus.Registerer
 	embedJobs       *prometheus.CounterVec
 	recommendations *prometheus.CounterVec
 	cacheHits       *prometheus.CounterVec
@@ -34,6 +35,7 @@ type Set struct {
 // New registers the families on reg.
 func New(reg prometheus.Registerer) *Set {
 	s := &Set{
+		reg: reg,
 		embedJobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mediarec_embed_jobs_total",
 			Help: "Embed jobs settled by a worker, by result: done (vector written or deleted), failed (reported failed for good), retried (asked for redelivery).",
@@ -65,6 +67,21 @@ func New(reg prometheus.Registerer) *Set {
 	}
 	reg.MustRegister(s.embedJobs, s.recommendations, s.cacheHits, s.cacheMisses, s.annSearch, s.consumerPending, s.outboxDepth)
 	return s
+}
+
+// WatchPause exports an embed worker's pause (embed.Worker.Paused) as
+// mediarec_embed_paused: 1 while it holds its jobs waiting for the
+// embedding endpoint to answer again.
+func (s *Set) WatchPause(paused func() (bool, string)) {
+	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mediarec_embed_paused",
+		Help: "1 while the embed worker waits for the embedding endpoint (a bad key, a billing stop, an outage) holding its jobs, else 0.",
+	}, func() float64 {
+		if p, _ := paused(); p {
+			return 1
+		}
+		return 0
+	}))
 }
 
 // Jobs counts embed jobs by result.
