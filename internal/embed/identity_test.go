@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"mediarec"
 )
@@ -313,5 +314,41 @@ func TestOpenAIBatchesByTokens(t *testing.T) {
 	}
 	if len(reqs) < 2 || total <= 300_000 {
 		t.Fatalf("%d requests of %d tokens in all: the test needs more than one request's worth", len(reqs), total)
+	}
+}
+
+// An endpoint that is down when a process starts does not stop it when
+// EMBEDDING_DIMENSIONS gives the length: the fingerprint is taken once the
+// endpoint answers. A refusing one (a bad key) still stops it.
+func TestOpenAIStartsWhileTheEndpointIsDown(t *testing.T) {
+	f := newOpenAIFake(t, personaOptions{})
+	f.failUntilRecovered(faultOutage)
+	cfg := OpenAIConfig{BaseURL: f.URL + "/v1", APIKey: "sk-test", Model: "text-embedding-3-small", MaxAttempts: 2, BackoffBase: time.Millisecond}
+	if _, err := NewOpenAI(cfg); !IsEndpointDown(err) {
+		t.Fatalf("without EMBEDDING_DIMENSIONS: %v, want an EndpointError (the length is unknown)", err)
+	}
+	cfg.Dimensions = 64
+	o, err := NewOpenAI(cfg)
+	if err != nil {
+		t.Fatalf("with EMBEDDING_DIMENSIONS: %v", err)
+	}
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	o.now, o.sleep = clk.now, clk.sleep
+	if fp := o.Fingerprint(); fp != "" {
+		t.Fatalf("a fingerprint while the endpoint is down: %q", fp)
+	}
+	f.recover()
+	if fp := o.Fingerprint(); fp != "" {
+		t.Fatalf("probed again within %v", reprobeEvery)
+	}
+	clk.sleep(context.Background(), reprobeEvery)
+	if fp := o.Fingerprint(); fp == "" || o.Dimensions() != 64 {
+		t.Fatalf("after the endpoint came back: fingerprint %q, %d values", fp, o.Dimensions())
+	}
+
+	bad := cfg
+	bad.APIKey = "sk-wrong"
+	if _, err := NewOpenAI(bad); !IsEndpointDown(err) {
+		t.Fatalf("a wrong key: %v, want the start refused", err)
 	}
 }

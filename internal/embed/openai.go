@@ -118,7 +118,8 @@ type OpenAI struct {
 	batchSize      int
 	maxBatchTokens int
 	maxInputTokens int
-	tokenRatio     float64 // server tokens / estimated tokens, ≥ 1
+	tokenRatio     float64   // server tokens / estimated tokens, ≥ 1
+	lastProbe      time.Time // of Fingerprint, while it has none
 
 	// The clock is replaceable so that tests can check limits and backoff
 	// without waiting.
@@ -132,6 +133,10 @@ type OpenAI struct {
 // create collections from Dimensions() before the first Embed), to take
 // the fingerprint of the model behind the endpoint, and to fail at start
 // rather than on every job when the key, the model or a setting is wrong.
+// An endpoint that is only down (unreachable, 5xx, rate-limited, a
+// billing stop) does not stop a start when cfg.Dimensions gives the
+// length: the catalog and searches serve meanwhile, and the fingerprint is
+// taken once the endpoint answers (see Fingerprint).
 // Errors: EINVALID for a bad configuration, an EndpointError when the
 // endpoint refuses or cannot be reached.
 func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
@@ -139,7 +144,10 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.probe(context.Background()); err != nil {
+	if f, err := o.probe(context.Background()); err != nil {
+		if o.dim > 0 && (f.kind == failTransient || f.status == http.StatusTooManyRequests) {
+			return o, nil
+		}
 		return nil, fmt.Errorf("probe %s: %w", cfg.Model, err)
 	}
 	return o, nil
@@ -292,8 +300,29 @@ func (o *OpenAI) Endpoint() string { return o.endpoint }
 
 // Fingerprint is the start of the probe text's vector (see fingerprint):
 // the same model answers it again, another model (swapped behind one
-// name, as TEI ignores the name it is sent) answers another.
-func (o *OpenAI) Fingerprint() string { return o.fingerprint }
+// name, as TEI ignores the name it is sent) answers another. An embedder
+// that started while its endpoint was down probes again here, at most
+// every reprobeEvery; until one succeeds it has none ("").
+func (o *OpenAI) Fingerprint() string {
+	o.mu.Lock()
+	fp, last := o.fingerprint, o.lastProbe
+	if fp == "" && o.now().Sub(last) >= reprobeEvery {
+		o.lastProbe = o.now()
+	} else {
+		o.mu.Unlock()
+		return fp
+	}
+	o.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), reprobeEvery)
+	defer cancel()
+	o.probe(ctx) //nolint:errcheck // the empty fingerprint says it
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fingerprint
+}
+
+// reprobeEvery spaces the probes of an embedder without a fingerprint.
+const reprobeEvery = 10 * time.Second
 
 // fingerprint encodes the first fingerprintLen values of v, scaled to
 // bytes, in hex: a short string that keeps a Generation comparable, and
@@ -328,25 +357,30 @@ func fingerprintVector(s string) []float32 {
 
 // probe embeds probeText and checks the answer's length against the
 // configured one; the first probe sets the dimension and the fingerprint.
-func (o *OpenAI) probe(ctx context.Context) error {
+func (o *OpenAI) probe(ctx context.Context) (failure, error) {
 	vecs, f, err := o.send(AsQuery(ctx), []string{probeText})
 	switch {
 	case err == nil:
 	case IsEndpointDown(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return err
+		return f, err
 	case f.kind == failMalformed:
 		// A wrong EMBEDDING_DIMENSIONS shows here: vectors of another length.
-		return endpointDown("answers the probe text unusably: %v", err)
+		return f, endpointDown("answers the probe text unusably: %v", err)
 	default:
-		return endpointDown("refuses the probe text %q: %s", probeText, f.text)
+		return f, endpointDown("refuses the probe text %q: %s", probeText, f.text)
 	}
 	v := vecs[0]
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.fingerprint == "" {
-		// Only NewOpenAI gets here, before o is shared.
-		o.dim = len(v)
+		if o.dim == 0 {
+			// Only NewOpenAI gets here, before o is shared: a length
+			// learnt later would change under the collections.
+			o.dim = len(v)
+		}
 		o.fingerprint = fingerprint(v)
 	}
-	return nil
+	return failure{}, nil
 }
 
 // Embed returns one unit vector per text. It packs texts into requests of
@@ -427,7 +461,7 @@ func (o *OpenAI) embedBatch(ctx context.Context, batch []string, probed bool) ([
 		}
 	case failInput:
 		if !probed {
-			if perr := o.probe(ctx); perr != nil {
+			if _, perr := o.probe(ctx); perr != nil {
 				if IsEndpointDown(perr) {
 					return nil, perr
 				}
