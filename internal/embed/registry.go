@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mediarec"
+	"mediarec/internal/linalg"
 )
 
 // StateStore keeps the embedding state every process shares, and the
@@ -225,16 +226,11 @@ func serves(e Embedder, g mediarec.Generation) bool {
 
 // similarity is the cosine similarity of two fingerprints.
 func similarity(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
+	na, nb := float64(linalg.Dot(a, a)), float64(linalg.Dot(b, b))
 	if na == 0 || nb == 0 {
 		return 0
 	}
-	return dot / math.Sqrt(na*nb)
+	return float64(linalg.Dot(a, b)) / math.Sqrt(na*nb)
 }
 
 // embedderOf returns the embedder of generation g. A local model is known
