@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"mediarec"
 )
@@ -40,7 +41,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d items: %d created, %d updated, %d unchanged, %d failed in %s",
 		r.Items, r.Created, r.Updated, r.Unchanged, len(r.Failed)+r.MoreFailed, roundDuration(r.Elapsed))
 	if s := r.Elapsed.Seconds(); s > 0 {
-		fmt.Fprintf(w, " (%s items/s)", thousands(int(float64(r.Items)/s+0.5)))
+		fmt.Fprintf(w, " (%s items/s)", humanize.Comma(int64(float64(r.Items)/s+0.5)))
 	}
 	fmt.Fprintln(w)
 	for i, f := range r.Failed {
@@ -68,18 +69,6 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Millisecond)
-}
-
-// thousands formats n with comma separators: 8100 → "8,100".
-func thousands(n int) string {
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // fieldErrors turns a reader's row error into the server's error shape.

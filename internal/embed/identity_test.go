@@ -352,3 +352,31 @@ func TestOpenAIStartsWhileTheEndpointIsDown(t *testing.T) {
 		t.Fatalf("a wrong key: %v, want the start refused", err)
 	}
 }
+
+// A process that starts while the endpoint is down cannot check the live
+// generation's model yet: it embeds nothing for it (searches answer by
+// keywords, workers wait) until the endpoint answers, and then serves it.
+func TestRegistryWaitsToCheckTheModel(t *testing.T) {
+	f := newOpenAIFake(t, personaOptions{})
+	cfg := OpenAIConfig{BaseURL: f.URL + "/v1", APIKey: "sk-test", Model: "text-embedding-3-small", Dimensions: 64, MaxAttempts: 2, BackoffBase: time.Millisecond}
+	live := mustNewOpenAI(t, cfg)
+	f.failUntilRecovered(faultOutage)
+	restarted := mustNewOpenAI(t, cfg)
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	restarted.now, restarted.sleep = clk.now, clk.sleep
+	reg := liveOn(t, live, restarted)
+	ctx := context.Background()
+
+	e, _, err := reg.Live(ctx)
+	if err != nil {
+		t.Fatalf("Live while the endpoint is down: %v", err)
+	}
+	if _, err := e.Embed(ctx, []string{"a film about the sea"}); !IsEndpointDown(err) {
+		t.Fatalf("a query before the model is checked: %v, want an EndpointError", err)
+	}
+	f.recover()
+	clk.sleep(ctx, reprobeEvery)
+	if e, _, err = reg.Live(ctx); err != nil || e != Embedder(restarted) {
+		t.Fatalf("Live once the endpoint answers: %v, %v; want the configured embedder", e, err)
+	}
+}

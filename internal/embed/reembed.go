@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"mediarec"
 )
 
@@ -410,20 +412,7 @@ func (c *Coordinator) blockedReason(model string, points, failed, items int) str
 	}
 	return fmt.Sprintf("%s of %s items (%.1f%%) failed to embed in %s; the switch waits until at most %s fail: "+
 		"fix the cause (see the items' embedding errors), then start a new re-embedding (POST /v1/admin/reembed), which replaces this one.",
-		thousands(failed), thousands(items), share, model, strconv.FormatFloat(100*max(c.MaxFailedShare, 0), 'f', -1, 64)+"%")
-}
-
-// thousands writes n with commas between groups of three digits.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	start := 0
-	if n < 0 {
-		start = 1
-	}
-	for i := len(s) - 3; i > start; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+		humanize.Comma(int64(failed)), humanize.Comma(int64(items)), share, model, strconv.FormatFloat(100*max(c.MaxFailedShare, 0), 'f', -1, 64)+"%")
 }
 
 // dropRetired deletes a retired collection and forgets it.

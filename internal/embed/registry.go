@@ -204,25 +204,42 @@ const fingerprintMatch = 0.99
 // serves tells whether e gives the vectors of generation g: the same
 // model name and length and, where g recorded them, the same endpoint and
 // fingerprint. A generation from before they were recorded goes by name
-// and length.
-func serves(e Embedder, g mediarec.Generation) bool {
+// and length. unknown: e has no fingerprint yet (its endpoint has not
+// answered since the process started), so it cannot be told from g's.
+func serves(e Embedder, g mediarec.Generation) (ok, unknown bool) {
 	if e.Model() != g.Model || e.Dimensions() != g.Dimensions {
-		return false
+		return false, false
 	}
-	id, ok := e.(identified)
-	if !ok {
-		return g.Endpoint == "" && g.Fingerprint == ""
+	id, isRemote := e.(identified)
+	if !isRemote {
+		return g.Endpoint == "" && g.Fingerprint == "", false
 	}
 	if g.Endpoint != "" && g.Endpoint != id.Endpoint() {
-		return false
+		return false, false
 	}
 	if g.Fingerprint == "" {
-		return true
+		return true, false
 	}
-	a, b := fingerprintVector(id.Fingerprint()), fingerprintVector(g.Fingerprint)
+	fp := id.Fingerprint()
+	if fp == "" {
+		return false, true
+	}
+	a, b := fingerprintVector(fp), fingerprintVector(g.Fingerprint)
 	n := min(len(a), len(b))
-	return n > 0 && similarity(a[:n], b[:n]) >= fingerprintMatch
+	return n > 0 && similarity(a[:n], b[:n]) >= fingerprintMatch, false
 }
+
+// unchecked stands for the configured model of a generation it may serve,
+// while its endpoint has not answered since the process started: it embeds
+// nothing (an EndpointError, which workers wait out and searches answer
+// by keywords) until the endpoint answers and the model is checked.
+type unchecked struct{ g mediarec.Generation }
+
+func (u unchecked) Embed(context.Context, []string) ([][]float32, error) {
+	return nil, endpointDown("has not answered since this process started, so its model is not checked against collection %s yet", u.g.Collection)
+}
+func (u unchecked) Model() string   { return u.g.Model }
+func (u unchecked) Dimensions() int { return u.g.Dimensions }
 
 // similarity is the cosine similarity of two fingerprints.
 func similarity(a, b []float32) float64 {
@@ -244,8 +261,11 @@ func (r *Registry) embedderOf(ctx context.Context, g mediarec.Generation) (Embed
 	if r.remote == nil || strings.HasPrefix(g.Model, "hashing-") || strings.HasPrefix(g.Model, "lsa-") {
 		return r.Embedder(ctx, g.Model)
 	}
-	if serves(r.remote, g) {
+	switch ok, unknown := serves(r.remote, g); {
+	case ok:
 		return r.remote, nil
+	case unknown:
+		return unchecked{g}, nil
 	}
 	key := "generation " + g.Collection
 	r.mu.Lock()
@@ -262,7 +282,10 @@ func (r *Registry) embedderOf(ctx context.Context, g mediarec.Generation) (Embed
 	if err != nil {
 		return nil, fmt.Errorf("embedder for %s of collection %s: %w", g.Model, g.Collection, err)
 	}
-	if !serves(e, g) {
+	switch ok, unknown := serves(e, g); {
+	case unknown:
+		return unchecked{g}, nil
+	case !ok:
 		return nil, endpointDown("serves other vectors under %s than collection %s holds (another model behind the name, or another endpoint): re-embed the catalog", g.Model, g.Collection)
 	}
 	r.mu.Lock()

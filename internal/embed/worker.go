@@ -199,7 +199,7 @@ func (w *Worker) awaitEndpoint(ctx context.Context, g generation, jobs int, caus
 	w.log.WarnContext(ctx, "embedding endpoint down: holding jobs until it answers again", "model", g.model,
 		"collection", g.collection, "jobs", jobs, "reason", reason, "error", cause)
 	for attempt := 0; ; attempt++ {
-		if !pauseFor(ctx, w.probeBackoff(attempt)) {
+		if sleepCtx(ctx, w.probeBackoff(attempt)) != nil {
 			w.log.WarnContext(ctx, "embedding endpoint still down at shutdown: jobs handed back", "model", g.model, "jobs", jobs, "paused_for", time.Since(start))
 			return false
 		}
@@ -221,7 +221,7 @@ func (w *Worker) probe(ctx context.Context, g generation) error {
 	if err != nil {
 		return &EndpointError{Err: err} // no embedder yet: still waiting
 	}
-	_, err = e.Embed(ctx, []string{"probe"})
+	_, err = e.Embed(ctx, []string{probeText})
 	return err
 }
 
@@ -241,24 +241,6 @@ func (w *Worker) Paused() (bool, string) {
 		return false, ""
 	}
 	return true, w.reason
-}
-
-// pauseFor waits d and reports whether ctx is still live.
-func pauseFor(ctx context.Context, d time.Duration) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // logBatch counts the jobs by result and logs one line per collection and
@@ -333,12 +315,11 @@ func (w *Worker) embedAndWrite(ctx context.Context, g generation, jobs []mediare
 }
 
 // retryOrFail asks for another delivery, unless this was the last one: then
-// the item is reported failed with the reason, and the job is settled. An
-// endpoint failure is always handed back. It
-// returns the job's result and error.
+// the item is reported failed with the reason, and the job is settled. It
+// returns the job's result and error. (An endpoint failure never gets
+// here: embedGroup waits it out.)
 func (w *Worker) retryOrFail(ctx context.Context, j mediarec.EmbedJob, delivered int, err error) (string, error) {
-	// An endpoint failure is no item's: never a reason to fail one.
-	if IsEndpointDown(err) || delivered < w.attempts && mediarec.ErrorCode(err) != mediarec.EINVALID {
+	if delivered < w.attempts && mediarec.ErrorCode(err) != mediarec.EINVALID {
 		w.log.WarnContext(ctx, "embed job failed; will retry", "item_id", j.ItemID, "attempt", delivered, "error", err)
 		return JobRetried, err
 	}
