@@ -76,15 +76,24 @@ func TestBench(t *testing.T) {
 	if rep.queries != benchQueryCount {
 		t.Errorf("%d distinct queries, want %d", rep.queries, benchQueryCount)
 	}
-	if len(rep.results) != 2 {
-		t.Fatalf("%d runs, want 2 (one per route)", len(rep.results))
+	if len(rep.results) != 3 {
+		t.Fatalf("%d runs, want 3 (one per route)", len(rep.results))
 	}
 	for _, res := range rep.results {
 		if res.errors > 0 || res.requests == 0 {
 			t.Errorf("%s: %d requests, %d errors (first: %v)", res.route, res.requests, res.errors, res.firstErr)
 		}
-		if res.route == "GET /v1/recommendations" && res.hybrid <= 0 {
-			t.Errorf("%s: hybrid share %.2f, want > 0", res.route, res.hybrid)
+		// Ten users asking again and again: all but their first answers
+		// come from the cache, unless it is off.
+		switch res.route {
+		case "GET /v1/recommendations":
+			if res.hybrid <= 0 || res.cached < 0.5 {
+				t.Errorf("%s: hybrid share %.2f, cached %.2f, want > 0 and ≥ 0.5", res.route, res.hybrid, res.cached)
+			}
+		case "GET /v1/recommendations, uncached":
+			if res.hybrid <= 0 || res.cached != 0 {
+				t.Errorf("%s: hybrid share %.2f, cached %.2f, want > 0 and none", res.route, res.hybrid, res.cached)
+			}
 		}
 	}
 }
@@ -135,7 +144,7 @@ func demoItems(t *testing.T) []*mediarec.Item {
 	return items
 }
 
-func TestBenchParseAnswers(t *testing.T) {
+func TestBenchParseSamples(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
@@ -152,7 +161,7 @@ func TestBenchParseAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseAnswers([]byte(tt.body))
+			got, err := parseSamples([]byte(tt.body), "mediarec_recommendations_total", "path")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %t", err, tt.wantErr)
 			}
@@ -165,13 +174,13 @@ func TestBenchParseAnswers(t *testing.T) {
 	}
 }
 
-func TestBenchHybridShare(t *testing.T) {
-	before := map[string]float64{"hybrid": 10, "content": 5, "cold_start": 1}
-	after := map[string]float64{"hybrid": 40, "content": 15, "cold_start": 1}
-	if got := hybridShare(before, after); got != 0.75 {
-		t.Errorf("hybridShare = %v, want 0.75", got)
+func TestBenchShares(t *testing.T) {
+	before := map[string]float64{"hybrid": 10, "content": 5, "cold_start": 1, cacheHits: 7}
+	after := map[string]float64{"hybrid": 40, "content": 15, "cold_start": 1, cacheHits: 17}
+	if hybrid, cached := shares(before, after); hybrid != 0.75 || cached != 0.25 {
+		t.Errorf("shares = %v, %v, want 0.75, 0.25", hybrid, cached)
 	}
-	if got := hybridShare(after, after); got != 0 {
-		t.Errorf("hybridShare with no answers = %v, want 0", got)
+	if hybrid, cached := shares(after, after); hybrid != 0 || cached != 0 {
+		t.Errorf("shares with no answers = %v, %v, want 0", hybrid, cached)
 	}
 }

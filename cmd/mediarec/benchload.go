@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"mediarec/internal/recs"
 )
 
 // benchRoute is one route under load and how a client draws its next
@@ -19,17 +21,25 @@ type benchRoute struct {
 	// recommendations is whether answers are counted by path in
 	// mediarec_recommendations_total.
 	recommendations bool
-	next            func(r *rand.Rand) (url, token string)
+	// uncached turns the recommender's answer cache off for the run, so
+	// that every answer is computed.
+	uncached bool
+	next     func(r *rand.Rand) (url, token string)
 }
 
 // benchRoutes are the two read paths: recommendations for users drawn
-// uniformly from the replayed ones, the heaviest raters among them, and
-// searches drawn from the distinct queries.
+// uniformly from the replayed ones, the heaviest raters among them, as
+// served (a returning user's list comes from the answer cache while their
+// tastes are unchanged) and with every answer computed (a user's first
+// visit of the day, or the list after a like); and searches drawn from the
+// distinct queries.
 func benchRoutes(server string, tokens, queries []string) []benchRoute {
+	recommend := func(r *rand.Rand) (string, string) {
+		return server + "/v1/recommendations?limit=10&diversity=0.3", tokens[r.IntN(len(tokens))]
+	}
 	return []benchRoute{
-		{name: "GET /v1/recommendations", recommendations: true, next: func(r *rand.Rand) (string, string) {
-			return server + "/v1/recommendations?limit=10&diversity=0.3", tokens[r.IntN(len(tokens))]
-		}},
+		{name: "GET /v1/recommendations", recommendations: true, next: recommend},
+		{name: "GET /v1/recommendations, uncached", recommendations: true, uncached: true, next: recommend},
 		{name: "GET /v1/search", next: func(r *rand.Rand) (string, string) {
 			return server + "/v1/search?limit=10&q=" + url.QueryEscape(queries[r.IntN(len(queries))]), ""
 		}},
@@ -46,20 +56,25 @@ type loadResult struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	// hybrid is the share of recommendation answers that took the hybrid
-	// path during the run; -1 for a route that is not recommendations.
-	hybrid float64
+	// path during the run, cached the share given again from the answer
+	// cache; both -1 for a route that is not recommendations.
+	hybrid, cached float64
 }
 
 // run loads rt with clients for d and reads the answers' paths from
 // /metrics before and after.
 func (s *benchServer) run(ctx context.Context, rt benchRoute, clients int, d time.Duration, seed uint64) (loadResult, error) {
-	res := loadResult{route: rt.name, clients: clients, hybrid: -1}
+	res := loadResult{route: rt.name, clients: clients, hybrid: -1, cached: -1}
 	var before map[string]float64
 	if rt.recommendations {
 		var err error
-		if before, err = s.answersByPath(ctx); err != nil {
+		if before, err = s.recsCounters(ctx); err != nil {
 			return res, err
 		}
+	}
+	if rt.uncached {
+		s.m.Recommender.CacheAnswers(0)
+		defer s.m.Recommender.CacheAnswers(s.m.Config.RecsCache)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
@@ -73,11 +88,11 @@ func (s *benchServer) run(ctx context.Context, rt benchRoute, clients int, d tim
 	slices.Sort(lat)
 	res.p50, res.p99 = latencyAt(lat, 0.50), latencyAt(lat, 0.99)
 	if rt.recommendations {
-		after, err := s.answersByPath(ctx)
+		after, err := s.recsCounters(ctx)
 		if err != nil {
 			return res, err
 		}
-		res.hybrid = hybridShare(before, after)
+		res.hybrid, res.cached = shares(before, after)
 	}
 	return res, nil
 }
@@ -87,17 +102,19 @@ func latencyAt(sorted []time.Duration, p float64) time.Duration {
 	return sorted[int(p*float64(len(sorted)-1))]
 }
 
-// hybridShare is the share of the answers between two scrapes that took
-// the hybrid path.
-func hybridShare(before, after map[string]float64) float64 {
+// shares are the shares of the answers between two scrapes of
+// recsCounters that took the hybrid path and that came from the cache.
+func shares(before, after map[string]float64) (hybrid, cached float64) {
 	var all float64
 	for path, n := range after {
-		all += n - before[path]
+		if path != cacheHits {
+			all += n - before[path]
+		}
 	}
 	if all == 0 {
-		return 0
+		return 0, 0
 	}
-	return (after["hybrid"] - before["hybrid"]) / all
+	return (after[recs.PathHybrid] - before[recs.PathHybrid]) / all, (after[cacheHits] - before[cacheHits]) / all
 }
 
 // load sends requests from clients goroutines for d and returns the

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"mediarec/internal/recs"
 )
 
 // benchReport is what a bench prints at the end: the runs, and what
@@ -26,14 +28,16 @@ type benchReport struct {
 func printBenchReport(w io.Writer, r *benchReport) error {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "route\tclients\trequests\terrors\treq/s\tp50 ms\tp99 ms\thybrid\t\n")
-	for _, res := range r.results {
-		hybrid := "-"
-		if res.hybrid >= 0 {
-			hybrid = fmt.Sprintf("%.0f%%", 100*res.hybrid)
+	fmt.Fprintf(tw, "route\tclients\trequests\terrors\treq/s\tp50 ms\tp99 ms\thybrid\tcached\t\n")
+	share := func(s float64) string {
+		if s < 0 {
+			return "-"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%s\t\n", res.route, res.clients, res.requests, res.errors,
-			float64(res.requests)/res.elapsed.Seconds(), ms(res.p50), ms(res.p99), hybrid)
+		return fmt.Sprintf("%.0f%%", 100*s)
+	}
+	for _, res := range r.results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", res.route, res.clients, res.requests, res.errors,
+			float64(res.requests)/res.elapsed.Seconds(), ms(res.p50), ms(res.p99), share(res.hybrid), share(res.cached))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -48,6 +52,8 @@ func printBenchReport(w io.Writer, r *benchReport) error {
 	fmt.Fprintf(w, "vectors:  in-process HNSW (vectordb.Local in the server); recommendations of users the\n")
 	fmt.Fprintf(w, "          collaborative model knows also search the hybrid index (in-process HNSW, inner product)\n")
 	fmt.Fprintf(w, "          \"hybrid\" is the share of recommendation answers by that path (mediarec_recommendations_total)\n")
+	fmt.Fprintf(w, "          \"cached\" the share given again from the answer cache (mediarec_cache_hits_total{cache=\"recommendations\"}),\n")
+	fmt.Fprintf(w, "          kept while the user's tastes, the models and the question are unchanged, at most %s\n", recs.AnswerTTL)
 	fmt.Fprintf(w, "catalog:  %d items (%d real, %d synth mixes)\n", r.items, r.real, r.items-r.real)
 	fmt.Fprintf(w, "users:    %d MovieLens users drawn uniformly, %d ratings replayed (the heaviest has %d)\n", r.users, r.ratings, r.heaviest)
 	fmt.Fprintf(w, "queries:  %d distinct, from the real items' titles, tags, genres and creators\n", r.queries)

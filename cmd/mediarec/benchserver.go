@@ -188,14 +188,14 @@ func (s *benchServer) waitFitted(ctx context.Context) (embeddingStatus, error) {
 func (s *benchServer) waitHybrid(ctx context.Context, sentinelToken string) error {
 	u := s.url + "/v1/recommendations?limit=10"
 	return waitFor(ctx, "hybrid index with the replayed ratings", func() (bool, string, error) {
-		before, err := s.answersByPath(ctx)
+		before, err := s.recsCounters(ctx)
 		if err != nil {
 			return false, "", err
 		}
 		if err := getJSON(ctx, u, sentinelToken, nil); err != nil {
 			return false, "", fmt.Errorf("probe recommendation: %w", err)
 		}
-		after, err := s.answersByPath(ctx)
+		after, err := s.recsCounters(ctx)
 		if err != nil {
 			return false, "", err
 		}
@@ -203,20 +203,33 @@ func (s *benchServer) waitHybrid(ctx context.Context, sentinelToken string) erro
 	})
 }
 
-// answersByPath reads mediarec_recommendations_total by path from
-// /metrics.
-func (s *benchServer) answersByPath(ctx context.Context) (map[string]float64, error) {
+// recsCounters reads from /metrics the recommendation answers by path
+// (mediarec_recommendations_total) and, as "hits", those given again from
+// the answer cache (mediarec_cache_hits_total).
+func (s *benchServer) recsCounters(ctx context.Context) (map[string]float64, error) {
 	body, err := send(ctx, http.MethodGet, s.url+"/metrics", "", "")
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	return parseAnswers(body)
+	paths, err := parseSamples(body, "mediarec_recommendations_total", "path")
+	if err != nil {
+		return nil, err
+	}
+	hits, err := parseSamples(body, "mediarec_cache_hits_total", "cache")
+	if err != nil {
+		return nil, err
+	}
+	paths[cacheHits] = hits["recommendations"]
+	return paths, nil
 }
 
-// parseAnswers picks the samples of mediarec_recommendations_total out of
-// the Prometheus text format, by their path label.
-func parseAnswers(body []byte) (map[string]float64, error) {
-	const name = "mediarec_recommendations_total{"
+// cacheHits is recsCounters' key of the answer cache's hits.
+const cacheHits = "hits"
+
+// parseSamples picks the samples of the counter metric out of the
+// Prometheus text format, summed by the value of label.
+func parseSamples(body []byte, metric, label string) (map[string]float64, error) {
+	name := metric + "{"
 	out := map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
@@ -226,8 +239,8 @@ func parseAnswers(body []byte) (map[string]float64, error) {
 			continue
 		}
 		labels, value, ok := strings.Cut(rest, "} ")
-		_, path, found := strings.Cut(labels, `path="`)
-		path, _, closed := strings.Cut(path, `"`)
+		_, key, found := strings.Cut(labels, label+`="`)
+		key, _, closed := strings.Cut(key, `"`)
 		if !ok || !found || !closed {
 			return nil, fmt.Errorf("metrics: unexpected line %q", line)
 		}
@@ -235,7 +248,7 @@ func parseAnswers(body []byte) (map[string]float64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("metrics: line %q: %w", line, err)
 		}
-		out[path] += v
+		out[key] += v
 	}
 	return out, sc.Err()
 }

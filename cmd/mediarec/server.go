@@ -23,6 +23,7 @@ import (
 	"mediarec/internal/httpapi"
 	"mediarec/internal/metrics"
 	"mediarec/internal/natsbus"
+	"mediarec/internal/recs"
 	"mediarec/internal/tracing"
 	"mediarec/internal/users"
 )
@@ -37,6 +38,10 @@ type Main struct {
 	// creates its replayed accounts through it, past the per-IP register
 	// limit that HTTP applies.
 	Users *users.Service
+	// Recommender is the recs service's when this process runs it:
+	// mediarec bench turns its answer cache off to measure every answer
+	// computed.
+	Recommender *recs.Recommender
 
 	name    string
 	app     *fiber.App

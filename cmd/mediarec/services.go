@@ -128,7 +128,10 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
 	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindPopularItems, recs.Metrics{
 		Answers: m.metrics.Recommendations(), TagCache: m.metrics.Cache("tag_vectors"),
+		AnswerCache: m.metrics.Cache("recommendations"),
 	})
+	rec.CacheAnswers(m.Config.RecsCache)
+	m.Recommender = rec
 	m.tasks = append(m.tasks, rec.KeepProfiles)
 
 	// While the bus is away, answers come from what the feeds knew last,

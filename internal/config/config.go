@@ -79,6 +79,9 @@ type Config struct {
 	// HybridRefit is how often recommendations refit the collaborative
 	// model when feedback arrived since the last fit.
 	HybridRefit time.Duration
+	// RecsCache is how many recent recommendation answers a recs process
+	// keeps to give again while their inputs hold; 0 keeps none.
+	RecsCache int
 
 	// OTLPEndpoint is the OpenTelemetry collector that spans are exported
 	// to, by the standard variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
@@ -130,6 +133,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RefitGrowth:             0.2,
 		EmbeddingMaxFailedShare: 0.01,
 		HybridRefit:             30 * time.Second,
+		RecsCache:               50_000,
 		BodyLimit:               8 << 20,
 		RequestTimeout:          30 * time.Second,
 		ShutdownTimeout:         20 * time.Second,
@@ -150,6 +154,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"EMBEDDING_TOKENS_PER_MINUTE":   &c.EmbeddingTPM,
 		"EMBEDDING_BATCH_SIZE":          &c.EmbeddingBatchSize,
 		"EMBEDDING_MAX_INPUT_TOKENS":    &c.EmbeddingMaxInputTokens,
+		"MEDIAREC_RECS_CACHE":           &c.RecsCache,
 	} {
 		if v := getenv(key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -233,6 +238,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (MEDIAREC_LOG_LEVEL)")
 	fs.Float64Var(&c.RefitGrowth, "refit-growth", c.RefitGrowth, "catalog growth since the last fit that refits the local model; 0 = never (MEDIAREC_REFIT_GROWTH)")
 	fs.DurationVar(&c.HybridRefit, "hybrid-refit", c.HybridRefit, "how often recommendations refit the collaborative model on new feedback (MEDIAREC_HYBRID_REFIT)")
+	fs.IntVar(&c.RecsCache, "recs-cache", c.RecsCache, "recent recommendation answers kept to give again while their inputs hold; 0 = none (MEDIAREC_RECS_CACHE)")
 	fs.StringVar(&c.Qdrant.URL, "qdrant-url", c.Qdrant.URL, "Qdrant gRPC endpoint(s), comma-separated; empty = in-process vectors (QDRANT_URL)")
 	fs.Func("qdrant-replication", "replication factor of new Qdrant collections (QDRANT_REPLICATION_FACTOR)", uintFlag(&c.Qdrant.ReplicationFactor))
 	fs.Func("qdrant-shards", "shards of new Qdrant collections; default one per node (QDRANT_SHARDS)", uintFlag(&c.Qdrant.ShardNumber))
@@ -313,6 +319,9 @@ func (c Config) Validate() error {
 	}
 	if c.HybridRefit <= 0 {
 		errs = append(errs, errors.New("--hybrid-refit must be positive"))
+	}
+	if c.RecsCache < 0 {
+		errs = append(errs, errors.New("--recs-cache must not be negative"))
 	}
 	if c.BodyLimit < 1<<10 {
 		errs = append(errs, errors.New("--body-limit must be at least 1024 bytes"))

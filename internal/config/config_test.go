@@ -41,6 +41,9 @@ func TestValidate(t *testing.T) {
 		{name: "embedding headers", env: map[string]string{"EMBEDDING_HEADERS": "OpenAI-Project=proj_1, X-Team=search"}},
 		{name: "embedding headers malformed", env: map[string]string{"EMBEDDING_HEADERS": "OpenAI-Project"}, wantErr: "EMBEDDING_HEADERS"},
 		{name: "embedding api type", env: map[string]string{"EMBEDDING_API_TYPE": "vertex"}, wantErr: "EMBEDDING_API_TYPE"},
+		{name: "recs cache off", env: map[string]string{"MEDIAREC_RECS_CACHE": "0"}},
+		{name: "recs cache not a number", env: map[string]string{"MEDIAREC_RECS_CACHE": "lots"}, wantErr: "MEDIAREC_RECS_CACHE"},
+		{name: "recs cache negative", args: []string{"--recs-cache", "-1"}, wantErr: "recs-cache"},
 		{name: "otlp json", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, wantErr: "want http/protobuf or grpc"},
 	}
 	for _, tt := range tests {

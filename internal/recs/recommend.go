@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mediarec"
@@ -77,6 +78,9 @@ type Metrics struct {
 	// TagCache counts the lookups of preference tag vectors
 	// (internal/metrics.Cache).
 	TagCache interface{ Lookup(hits, misses int) }
+	// AnswerCache counts the answers given again from the cache (hits)
+	// and those computed (misses) while the cache is on.
+	AnswerCache interface{ Lookup(hits, misses int) }
 }
 
 // Recommender answers recommendations on top of the search service.
@@ -88,6 +92,7 @@ type Recommender struct {
 	profiles *Profiles
 	starters Starters
 	tags     tagVectors
+	answers  atomic.Pointer[answers]
 	metrics  Metrics
 	now      func() time.Time
 }
@@ -99,6 +104,17 @@ type Recommender struct {
 // with m.
 func NewRecommender(s *Service, tastes Tastes, ledger *Ledger, hybrid *Hybrid, profiles *Profiles, starters Starters, m Metrics) *Recommender {
 	return &Recommender{Service: s, tastes: tastes, ledger: ledger, hybrid: hybrid, profiles: profiles, starters: starters, metrics: m, now: time.Now}
+}
+
+// CacheAnswers keeps up to size recent answers and gives them again while
+// what they were computed from holds (see answers); 0 turns the cache
+// off. Answers kept before are dropped.
+func (r *Recommender) CacheAnswers(size int) { r.answers.Store(newAnswers(size)) }
+
+func (r *Recommender) cacheLookup(hits, misses int) {
+	if r.metrics.AnswerCache != nil {
+		r.metrics.AnswerCache.Lookup(hits, misses)
+	}
 }
 
 // answered counts an answer by path.
@@ -156,31 +172,66 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 		now = r.now()
 	}
 	version := profileVersion(coll, feedback, user.Preferences.Tags, now)
-	p, err := r.profile(ctx, e, coll, q.UserID, feedback, user.Preferences.Tags, version, now)
+	x := r.hybrid.current(coll)
+	var hybridColl string
+	if x != nil {
+		hybridColl = x.collection
+	}
+	// Answers for another moment (an offline replay) are neither taken
+	// from the cache nor kept.
+	cache := r.answers.Load()
+	if !q.At.IsZero() {
+		cache = nil
+	}
+	key := keyOf(limit, q.Diversity, q.UserID, types)
+	if ans, ok := cache.get(key, version, hybridColl, now); ok {
+		out, ok, err := r.fromCache(ctx, ans)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			r.cacheLookup(1, 0)
+			r.answered(ans.path)
+			return out, nil
+		}
+	}
+	if cache != nil {
+		r.cacheLookup(0, 1)
+	}
+	out, path, err := r.compute(ctx, e, coll, x, user, feedback, types, judged, version, limit, q.Diversity, now)
 	if err != nil {
 		return nil, err
+	}
+	cache.put(key, version, hybridColl, path, out, now)
+	r.answered(path)
+	return out, nil
+}
+
+// compute finds the user's recommendations, in the hybrid space of x when
+// x is not nil, and the path that found them.
+func (r *Recommender) compute(ctx context.Context, e embed.Embedder, coll string, x *hybridIndex, user *mediarec.User, feedback []*mediarec.Feedback, types []mediarec.ItemType, judged []int64, version string, limit int, diversity float64, now time.Time) ([]Recommendation, string, error) {
+	p, err := r.profile(ctx, e, coll, user.ID, feedback, user.Preferences.Tags, version, now)
+	if err != nil {
+		return nil, "", err
 	}
 	if p.vector == nil {
 		recs, err := r.coldStart(ctx, types, judged, limit)
-		if err == nil {
-			r.answered(PathColdStart)
-		}
-		return recs, err
+		return recs, PathColdStart, err
 	}
 	path := PathContent
-	k := int(float64(max(limit*candidatesPerResult, minCandidates)) * (1 + (widestPool-1)*q.Diversity))
+	k := int(float64(max(limit*candidatesPerResult, minCandidates)) * (1 + (widestPool-1)*diversity))
 	cands, err := r.candidates(ctx, r.vectors, coll, p.vector, types, judged, k)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// With a collaborative model that knows some of the user's items, the
 	// profile moves to the hybrid space: the items others judged come from
 	// the hybrid index, the rest are the content candidates scored there.
-	if x := r.hybrid.current(coll); x != nil {
+	if x != nil {
 		if hp, ok := x.hybridProfile(p); ok {
 			known, err := r.candidates(ctx, x.store, x.collection, hp.vector, types, judged, k)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			p, cands, path = hp, x.merge(hp.vector, known, cands), PathHybrid
 		}
@@ -192,7 +243,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	if len(types) != 1 {
 		perType = (limit + 1) / 2
 	}
-	picked := mmr(cands, limit, q.Diversity, perType)
+	picked := mmr(cands, limit, diversity, perType)
 
 	// Only the liked items that explain a pick are read: a heavy user has
 	// judged thousands.
@@ -207,7 +258,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	}
 	items, err := r.itemsByID(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	inCatalog := func(id int64) bool { _, ok := items[id]; return ok }
 	out := make([]Recommendation, 0, len(picked))
@@ -223,8 +274,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 		}
 		out = append(out, Recommendation{Item: it, Score: c.relevance, Reason: worded(whys[i], items)})
 	}
-	r.answered(path)
-	return out, nil
+	return out, path, nil
 }
 
 // profile is a user's profile vector with what it was built from, for the
