@@ -18,7 +18,9 @@ import (
 // a cold start) waits at most AnswerTTL. The items themselves are read
 // again on every answer, so that an edit shows at once and a deleted item
 // makes the answer be computed afresh.
-type answers struct{ lru *lru.Cache[answerKey, *answer] }
+type answers struct {
+	lru *lru.Cache[answerKey, *answer]
+}
 
 // AnswerTTL is how long an answer is kept at most: how long a new catalog
 // item can stay out of a returning user's list.
