@@ -53,7 +53,7 @@ func printBenchReport(w io.Writer, r *benchReport) error {
 	fmt.Fprintf(w, "          collaborative model knows also search the hybrid index (in-process HNSW, inner product)\n")
 	fmt.Fprintf(w, "          \"hybrid\" is the share of recommendation answers by that path (mediarec_recommendations_total)\n")
 	fmt.Fprintf(w, "          \"cached\" the share given again from the answer cache (mediarec_cache_hits_total{cache=\"recommendations\"}),\n")
-	fmt.Fprintf(w, "          kept while the user's tastes, the models and the question are unchanged, at most %s\n", recs.AnswerTTL)
+	fmt.Fprintf(w, "          kept while the user's tastes, the item model and the question are unchanged, at most %s\n", recs.AnswerTTL)
 	fmt.Fprintf(w, "catalog:  %d items (%d real, %d synth mixes)\n", r.items, r.real, r.items-r.real)
 	fmt.Fprintf(w, "users:    %d MovieLens users drawn uniformly, %d ratings replayed (the heaviest has %d)\n", r.users, r.ratings, r.heaviest)
 	fmt.Fprintf(w, "queries:  %d distinct, from the real items' titles, tags, genres and creators\n", r.queries)

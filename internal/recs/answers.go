@@ -11,11 +11,13 @@ import (
 
 // answers keeps recent recommendation answers, so that a user who comes
 // back to the same list gets it without the graph walks. An answer is
-// reused only while everything it was computed from still holds: the
-// user's profile version (the live generation, the feedback, the tags and
-// the day), the collaborative index and the question itself. What the
-// version does not cover (new items in the catalog, other users' likes for
-// a cold start) waits at most AnswerTTL. The items themselves are read
+// reused only while what the user did still holds: the profile version
+// (the live generation, the feedback, the tags and the day) and the
+// question itself. What the version does not cover waits at most
+// AnswerTTL: new items in the catalog, other users' likes, and the
+// collaborative model, refitted (MEDIAREC_HYBRID_REFIT) while feedback arrives
+// (were each refit to drop every answer, a busy service would keep none
+// longer than that). The items themselves are read
 // again on every answer, so that an edit shows at once and a deleted item
 // makes the answer be computed afresh.
 type answers struct {
@@ -39,7 +41,6 @@ type answerKey struct {
 // their reasons, without the items.
 type answer struct {
 	version string // profileVersion
-	hybrid  string // collection of the collaborative index, "" for none
 	path    string
 	at      time.Time
 	picks   []pick
@@ -71,24 +72,24 @@ func keyOf(limit int, diversity float64, user int64, types []mediarec.ItemType) 
 	return answerKey{user: user, types: string(b), limit: limit, diversity: diversity}
 }
 
-// get returns the answer to k if it was computed from version and the
-// collaborative index hybrid less than AnswerTTL before now.
-func (a *answers) get(k answerKey, version, hybrid string, now time.Time) (*answer, bool) {
+// get returns the answer to k if it was computed from version less than
+// AnswerTTL before now.
+func (a *answers) get(k answerKey, version string, now time.Time) (*answer, bool) {
 	if a == nil {
 		return nil, false
 	}
 	ans, ok := a.lru.Get(k)
-	if !ok || ans.version != version || ans.hybrid != hybrid || now.Sub(ans.at) >= AnswerTTL {
+	if !ok || ans.version != version || now.Sub(ans.at) >= AnswerTTL {
 		return nil, false
 	}
 	return ans, true
 }
 
-func (a *answers) put(k answerKey, version, hybrid, path string, recs []Recommendation, now time.Time) {
+func (a *answers) put(k answerKey, version, path string, recs []Recommendation, now time.Time) {
 	if a == nil {
 		return
 	}
-	ans := &answer{version: version, hybrid: hybrid, path: path, at: now, picks: make([]pick, len(recs))}
+	ans := &answer{version: version, path: path, at: now, picks: make([]pick, len(recs))}
 	for i, r := range recs {
 		ans.picks[i] = pick{id: r.Item.ID, score: r.Score, reason: r.Reason}
 	}

@@ -2,16 +2,13 @@ package recs_test
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"mediarec"
-	"mediarec/internal/collab"
 	"mediarec/internal/recs"
-	"mediarec/internal/vectordb"
 )
 
 // editedItems is the demo catalog with items the test deleted or renamed.
@@ -134,53 +131,5 @@ func TestRecommendAnswerCache(t *testing.T) {
 	}
 	if after := lookups.all(); after["hits"]+after["misses"] != before["hits"]+before["misses"] {
 		t.Errorf("a replayed answer looked the cache up: %v then %v", before, after)
-	}
-}
-
-// TestRecommendAnswerCacheFollowsRefits: a refit of the collaborative model
-// makes the next answer be computed in the new space.
-func TestRecommendAnswerCacheFollowsRefits(t *testing.T) {
-	w, err := loadDemo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledger := recs.NewLedger()
-	interstellar, nottingHill := w.id(t, "movie:Interstellar"), w.id(t, "movie:Notting Hill")
-	for u := int64(100); u < 160; u++ {
-		for _, id := range []int64{interstellar, nottingHill, 1 + (u*37)%int64(len(w.items))} {
-			ledger.Observe(mediarec.UserFeedbackEvent{UserID: u, ItemID: id, Kind: mediarec.FeedbackLike})
-		}
-	}
-	store, err := vectordb.OpenLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	ctx := context.Background()
-	hybrid := recs.NewHybrid(w, w.vectors, store, ledger, collab.Options{Factors: 16}, slog.New(slog.DiscardHandler))
-	if err := hybrid.Refit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ts := &tastes{user: mediarec.User{ID: 1}}
-	ts.like(interstellar)
-	lookups, paths := &counts{}, &counts{}
-	r := recs.NewRecommender(recs.New(w, w.vectors, w, w.keywords), ts, ledger, hybrid, nil, nil, recs.Metrics{Answers: paths, AnswerCache: lookups})
-	r.CacheAnswers(10)
-	q := recs.RecommendQuery{UserID: 1, Limit: 10}
-	for _, refit := range []bool{false, false, true} {
-		if refit {
-			if err := hybrid.Refit(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := r.Recommend(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, want := lookups.all(), map[string]int{"hits": 1, "misses": 2}; got["hits"] != want["hits"] || got["misses"] != want["misses"] {
-		t.Errorf("lookups %v, want %v", got, want)
-	}
-	if got := paths.get(recs.PathHybrid); got != 3 {
-		t.Errorf("%d hybrid answers of 3: %v", got, paths.all())
 	}
 }

@@ -172,11 +172,6 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 		now = r.now()
 	}
 	version := profileVersion(coll, feedback, user.Preferences.Tags, now)
-	x := r.hybrid.current(coll)
-	var hybridColl string
-	if x != nil {
-		hybridColl = x.collection
-	}
 	// Answers for another moment (an offline replay) are neither taken
 	// from the cache nor kept.
 	cache := r.answers.Load()
@@ -184,7 +179,7 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 		cache = nil
 	}
 	key := keyOf(limit, q.Diversity, q.UserID, types)
-	if ans, ok := cache.get(key, version, hybridColl, now); ok {
+	if ans, ok := cache.get(key, version, now); ok {
 		out, ok, err := r.fromCache(ctx, ans)
 		if err != nil {
 			return nil, err
@@ -198,11 +193,11 @@ func (r *Recommender) Recommend(ctx context.Context, q RecommendQuery) ([]Recomm
 	if cache != nil {
 		r.cacheLookup(0, 1)
 	}
-	out, path, err := r.compute(ctx, e, coll, x, user, feedback, types, judged, version, limit, q.Diversity, now)
+	out, path, err := r.compute(ctx, e, coll, r.hybrid.current(coll), user, feedback, types, judged, version, limit, q.Diversity, now)
 	if err != nil {
 		return nil, err
 	}
-	cache.put(key, version, hybridColl, path, out, now)
+	cache.put(key, version, path, out, now)
 	r.answered(path)
 	return out, nil
 }
