@@ -222,14 +222,23 @@ func (r *Recommender) compute(ctx context.Context, e embed.Embedder, coll string
 	// With a collaborative model that knows some of the user's items, the
 	// profile moves to the hybrid space: the items others judged come from
 	// the hybrid index, the rest are the content candidates scored there.
-	if x != nil {
-		if hp, ok := x.hybridProfile(p); ok {
-			known, err := r.candidates(ctx, x.store, x.collection, hp.vector, types, judged, k)
-			if err != nil {
-				return nil, "", err
-			}
-			p, cands, path = hp, x.merge(hp.vector, known, cands), PathHybrid
+	for x != nil {
+		hp, ok := x.hybridProfile(p)
+		if !ok {
+			break
 		}
+		known, err := r.candidates(ctx, x.store, x.collection, hp.vector, types, judged, k)
+		if next := r.hybrid.current(coll); mediarec.ErrorCode(err) == mediarec.ENOTFOUND && next != x {
+			// A refit replaced the index and dropped this one since
+			// it was read: the next one answers.
+			x = next
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		p, cands, path = hp, x.merge(hp.vector, known, cands), PathHybrid
+		break
 	}
 	// A list of several media types holds at most half of any one, so
 	// that a film lover also meets the books and documentaries nearest

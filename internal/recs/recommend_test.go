@@ -346,21 +346,7 @@ func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
 		t.Fatalf("content alone already offers Notting Hill: %v", titles(contentOnly))
 	}
 
-	ledger := recs.NewLedger()
-	for u := int64(100); u < 160; u++ {
-		for _, id := range []int64{interstellar, nottingHill, 1 + (u*37)%int64(len(w.items))} {
-			ledger.Observe(mediarec.UserFeedbackEvent{UserID: u, ItemID: id, Kind: mediarec.FeedbackLike})
-		}
-	}
-	store, err := vectordb.OpenLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	hybrid := recs.NewHybrid(w, w.vectors, store, ledger, collab.Options{Factors: 16}, slog.New(slog.DiscardHandler))
-	if err := hybrid.Refit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ledger, hybrid, _ := newFansHybrid(t, w, interstellar, nottingHill)
 	answers := &counts{}
 	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil, nil, recs.Metrics{Answers: answers})
 	got, err := withHybrid.Recommend(ctx, q)
@@ -379,6 +365,72 @@ func TestHybridFoldsInWhoLikedWhat(t *testing.T) {
 		}
 	}
 	t.Fatalf("the hybrid does not offer Notting Hill: %v", titles(got))
+}
+
+// newFansHybrid returns a ledger where everyone who likes Interstellar
+// also likes Notting Hill, and a hybrid fitted on it, keeping its index in
+// the returned store.
+func newFansHybrid(t *testing.T, w *demoWorld, interstellar, nottingHill int64) (*recs.Ledger, *recs.Hybrid, *refitDuringSearch) {
+	t.Helper()
+	ledger := recs.NewLedger()
+	for u := int64(100); u < 160; u++ {
+		for _, id := range []int64{interstellar, nottingHill, 1 + (u*37)%int64(len(w.items))} {
+			ledger.Observe(mediarec.UserFeedbackEvent{UserID: u, ItemID: id, Kind: mediarec.FeedbackLike})
+		}
+	}
+	local, err := vectordb.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { local.Close() })
+	store := &refitDuringSearch{Local: local}
+	hybrid := recs.NewHybrid(w, w.vectors, store, ledger, collab.Options{Factors: 16}, slog.New(slog.DiscardHandler))
+	if err := hybrid.Refit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return ledger, hybrid, store
+}
+
+// refitDuringSearch is a hybrid index store that, once armed, runs refit
+// before answering the next search: the refit swaps in a new index and
+// drops the one the search asks.
+type refitDuringSearch struct {
+	*vectordb.Local
+	refit atomic.Pointer[func()]
+}
+
+func (s *refitDuringSearch) Search(ctx context.Context, coll string, v []float32, k int, f mediarec.VectorFilter) ([]mediarec.VectorHit, error) {
+	if refit := s.refit.Swap(nil); refit != nil {
+		(*refit)()
+	}
+	return s.Local.Search(ctx, coll, v, k, f)
+}
+
+// TestHybridRefitDuringARecommendation: a refit that drops the index a
+// recommendation is searching makes it search the new one, not fail.
+func TestHybridRefitDuringARecommendation(t *testing.T) {
+	r, w, ts := newRecommender(t)
+	interstellar, nottingHill := w.id(t, "movie:Interstellar"), w.id(t, "movie:Notting Hill")
+	ts.like(interstellar)
+	ctx := context.Background()
+	ledger, hybrid, store := newFansHybrid(t, w, interstellar, nottingHill)
+	refits := 0
+	refit := func() {
+		refits++
+		if err := hybrid.Refit(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	store.refit.Store(&refit)
+	answers := &counts{}
+	withHybrid := recs.NewRecommender(r.Service, ts, ledger, hybrid, nil, nil, recs.Metrics{Answers: answers})
+	got, err := withHybrid.Recommend(ctx, recs.RecommendQuery{UserID: 1, Types: []mediarec.ItemType{mediarec.TypeMovie}, Limit: 10})
+	if err != nil {
+		t.Fatalf("recommend across a refit: %v", err)
+	}
+	if refits != 1 || answers.get(recs.PathHybrid) != 1 || !slices.Contains(titles(got), "movie:Notting Hill") {
+		t.Errorf("%d refits, answers %v, titles %v; want one refit and a hybrid answer with Notting Hill", refits, answers.all(), titles(got))
+	}
 }
 
 // counts counts answers by path and cache lookups.
