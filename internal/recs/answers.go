@@ -15,11 +15,11 @@ import (
 // (the live generation, the feedback, the tags and the day) and the
 // question itself. What the version does not cover waits at most
 // AnswerTTL: new items in the catalog, other users' likes, and the
-// collaborative model, refitted (MEDIAREC_HYBRID_REFIT) while feedback arrives
-// (were each refit to drop every answer, a busy service would keep none
-// longer than that). The items themselves are read
-// again on every answer, so that an edit shows at once and a deleted item
-// makes the answer be computed afresh.
+// collaborative model, refitted (MEDIAREC_HYBRID_REFIT) while feedback
+// arrives (were each refit to drop every answer, a busy service would
+// keep none longer than that). The items themselves are read again on
+// every answer, so that an edit shows at once and a deleted item makes
+// the answer be computed afresh.
 type answers struct {
 	lru *lru.Cache[answerKey, *answer]
 }
