@@ -228,11 +228,13 @@ func (r *Recommender) compute(ctx context.Context, e embed.Embedder, coll string
 			break
 		}
 		known, err := r.candidates(ctx, x.store, x.collection, hp.vector, types, judged, k)
-		if next := r.hybrid.current(coll); mediarec.ErrorCode(err) == mediarec.ENOTFOUND && next != x {
-			// A refit replaced the index and dropped this one since
-			// it was read: the next one answers.
-			x = next
-			continue
+		if mediarec.ErrorCode(err) == mediarec.ENOTFOUND {
+			if next := r.hybrid.current(coll); next != x {
+				// A refit replaced the index and dropped this one
+				// since it was read: the next one answers.
+				x = next
+				continue
+			}
 		}
 		if err != nil {
 			return nil, "", err
