@@ -26,6 +26,7 @@ type benchConfig struct {
 	duration   time.Duration // load time per route and client count
 	clients    []int         // clients in flight, one run per count and route
 	cpuProfile string        // CPU profile of the load runs, when set
+	memProfile string        // heap profile after the load runs, when set
 }
 
 // runBench measures the read paths over HTTP on loopback, on a server set
@@ -45,6 +46,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "load time per route and client count")
 	clients := fs.String("clients", "4,8", "clients in flight: one run per count and route, comma-separated")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the load runs to this file")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile to this file after the load runs")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: mediarec bench [flags]\n\nServing benchmark of /v1/recommendations and /v1/search on a catalog\nbuilt, embedded and rated as in production (see BENCHMARKS.md).\n\n")
 		fs.PrintDefaults()
@@ -178,7 +180,23 @@ func measure(ctx context.Context, srv *benchServer, cfg benchConfig, tokens, que
 			out = append(out, r)
 		}
 	}
+	if cfg.memProfile != "" {
+		if err := writeHeapProfile(cfg.memProfile); err != nil {
+			return nil, fmt.Errorf("heap profile: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// writeHeapProfile writes what the server holds after a collection, as
+// go tool pprof -sample_index=inuse_space reads it.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	return errors.Join(pprof.WriteHeapProfile(f), f.Close())
 }
 
 // phaseClock prints each setup phase as it ends, with its duration, and
