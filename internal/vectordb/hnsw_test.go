@@ -211,3 +211,31 @@ func TestHNSWRepair(t *testing.T) {
 		t.Errorf("recall after reusing slots = %.3f, want ≥ 0.95", r)
 	}
 }
+
+// TestHNSWMarks: a reset empties the set whatever was marked before, also
+// when it grows past its capacity or shrinks, and nodes at word edges are
+// told apart.
+func TestHNSWMarks(t *testing.T) {
+	var m hnswMarks
+	for _, n := range []int{1, 64, 65, 1000, 130, 100_000, 3} {
+		m.reset(n)
+		nodes := []uint32{0, uint32(n - 1), uint32(n / 2), uint32(min(63, n-1)), uint32(min(64, n-1))}
+		for _, node := range nodes {
+			if m.has(node) {
+				t.Fatalf("n %d: node %d marked right after a reset", n, node)
+			}
+		}
+		for _, node := range nodes {
+			first := !m.has(node)
+			if got := m.visit(node); got == first {
+				t.Fatalf("n %d: visit(%d) = %v, want %v", n, node, got, !first)
+			}
+			if !m.has(node) || !m.visit(node) {
+				t.Fatalf("n %d: node %d not marked after a visit", n, node)
+			}
+		}
+		if n > 2 && m.has(1) && !slices.Contains(nodes, 1) {
+			t.Fatalf("n %d: node 1 marked without a visit", n)
+		}
+	}
+}
