@@ -89,6 +89,11 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 	return nil
 }
 
+// recsItemCache is how many decoded items a recs process keeps in front of
+// its read model (recs.ItemCache): the items of the lists and searches it
+// serves, at about 1.5 KB each.
+const recsItemCache = 50_000
+
 // openRecs wires the recs service. It asks no other service anything on a
 // request: the catalog's item events fill its read model and the keyword
 // index, the users' events its ledger of feedback and preferences (which
@@ -97,11 +102,15 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 // come from the shared vector store. It is ready once it has read both
 // streams to their end.
 func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Registry, vectors vectorStore, verifier *auth.Verifier, checks map[string]func(context.Context) error) error {
-	items, ping, err := m.openRecsStore(ctx)
+	store, ping, err := m.openRecsStore(ctx)
 	if err != nil {
 		return err
 	}
 	checks["recs_db"] = ping
+	items, err := recs.NewItemCache(store, recsItemCache, m.metrics.Cache("recs_items"))
+	if err != nil {
+		return err
+	}
 	kw := keyword.New()
 	search := recs.New(reg, vectors, items, kw)
 	ledger := recs.NewLedger()
@@ -119,12 +128,12 @@ func (m *Main) openRecs(ctx context.Context, bus *natsbus.Bus, reg *embed.Regist
 	if err := os.RemoveAll(dir); err != nil { // rebuilt from the ledger at every start
 		return fmt.Errorf("hybrid index: %w", err)
 	}
-	store, err := vectordb.OpenLocal(dir)
+	hybridStore, err := vectordb.OpenLocal(dir)
 	if err != nil {
 		return fmt.Errorf("hybrid index: %w", err)
 	}
-	m.closers = append(m.closers, store.Close)
-	hybrid := recs.NewHybrid(reg, vectors, observedLocal{m.observeVectors(store, "hybrid"), store}, ledger, collab.Options{}, m.Log)
+	m.closers = append(m.closers, hybridStore.Close)
+	hybrid := recs.NewHybrid(reg, vectors, observedLocal{m.observeVectors(hybridStore, "hybrid"), hybridStore}, ledger, collab.Options{}, m.Log)
 	m.tasks = append(m.tasks, func(ctx context.Context) error { return hybrid.Run(ctx, m.Config.HybridRefit) })
 	rec := recs.NewRecommender(search, ledger, ledger, hybrid, profiles, items.FindPopularItems, recs.Metrics{
 		Answers: m.metrics.Recommendations(), TagCache: m.metrics.Cache("tag_vectors"),

@@ -19,6 +19,18 @@ func TestRecsItemStore(t *testing.T) {
 	})
 }
 
+// TestRecsItemCache runs the same suite on the store behind the cache
+// that a recs process reads it through.
+func TestRecsItemCache(t *testing.T) {
+	recstest.RunItemStore(t, func(t *testing.T) recs.ItemStore {
+		s, err := recs.NewItemCache(mustRecsItemStore(t, MustOpenDB(t)), 100, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 // TestRecsItemStoreSharedFile checks that the read model and the catalog can
 // share one file, as they do in the all-in-one server, and that migrating
 // again keeps the data.
