@@ -51,7 +51,8 @@ func NewItemCache(store ItemStore, size int, count interface{ Lookup(hits, misse
 // ApplyItemEvents applies evs to the store, then drops their items.
 func (c *ItemCache) ApplyItemEvents(ctx context.Context, evs []ItemEvent) error {
 	err := c.ItemStore.ApplyItemEvents(ctx, evs)
-	// Dropped even when the store failed: it may have applied some.
+	// Dropped even when the store failed: an error that came after the
+	// commit (a lost connection) leaves the store changed.
 	for _, ev := range evs {
 		id := ev.Event.ItemID
 		sh := &c.shards[shardOf(id)]
