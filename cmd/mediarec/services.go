@@ -91,7 +91,8 @@ func (m *Main) openUsers(ctx context.Context, bus *natsbus.Bus, issuer *auth.Iss
 
 // recsItemCache is how many decoded items a recs process keeps in front of
 // its read model (recs.ItemCache): the items of the lists and searches it
-// serves, at about 1.5 KB each.
+// serves. The 29,055 items of the shared data sets take 183 bytes each
+// decoded, so this is tens of megabytes.
 const recsItemCache = 50_000
 
 // openRecs wires the recs service. It asks no other service anything on a

@@ -71,12 +71,12 @@ func (c *ItemCache) FindItemByID(ctx context.Context, id int64) (*mediarec.Item,
 		return it, nil
 	}
 	c.lookup(0, 1)
-	gens := c.gens([]int64{id})
+	gens := c.gens()
 	it, err := c.ItemStore.FindItemByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	c.fill([]*mediarec.Item{it}, gens)
+	c.fill([]*mediarec.Item{it}, &gens)
 	return it, nil
 }
 
@@ -96,32 +96,29 @@ func (c *ItemCache) FindItemsByIDs(ctx context.Context, ids []int64) ([]*mediare
 	if len(missing) == 0 {
 		return out, nil
 	}
-	gens := c.gens(missing)
+	gens := c.gens()
 	read, err := c.ItemStore.FindItemsByIDs(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
-	c.fill(read, gens)
+	c.fill(read, &gens)
 	return append(out, read...), nil
 }
 
-// gens reads the generation of each shard of ids before a read.
-func (c *ItemCache) gens(ids []int64) map[int]uint64 {
-	gens := make(map[int]uint64, min(len(ids), itemCacheShards))
-	for _, id := range ids {
-		s := shardOf(id)
-		if _, ok := gens[s]; !ok {
-			sh := &c.shards[s]
-			sh.mu.Lock()
-			gens[s] = sh.gen
-			sh.mu.Unlock()
-		}
+// gens reads the generations of the shards before a read.
+func (c *ItemCache) gens() (gens [itemCacheShards]uint64) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		gens[i] = sh.gen
+		sh.mu.Unlock()
 	}
 	return gens
 }
 
-// fill caches the items read while their shard's generation was gens'.
-func (c *ItemCache) fill(items []*mediarec.Item, gens map[int]uint64) {
+// fill caches the items whose shard's generation is still the one read
+// before they were.
+func (c *ItemCache) fill(items []*mediarec.Item, gens *[itemCacheShards]uint64) {
 	for _, it := range items {
 		s := shardOf(it.ID)
 		sh := &c.shards[s]
